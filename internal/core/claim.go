@@ -1,0 +1,19 @@
+package core
+
+// Claim marks an iocb as in flight on one context. Engines embed a Claim in
+// their per-request state; Owner identifies the engine context and Index the
+// request's slot in it, so that Cancel finds the request without a map.
+type Claim struct {
+	Owner any
+	Index int
+}
+
+// Take marks iocb as in flight under c. It fails when the iocb is already in
+// flight anywhere: the same *Iocb may not be in flight twice.
+func (i *Iocb) Take(c *Claim) bool { return casClaim(i, nil, c) }
+
+// Release ends the claim c on iocb. It is a no-op if c no longer holds it.
+func (i *Iocb) Release(c *Claim) { casClaim(i, c, nil) }
+
+// Claimed returns the claim that holds iocb, or nil.
+func (i *Iocb) Claimed() *Claim { return loadClaim(i) }

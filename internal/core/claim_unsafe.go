@@ -1,0 +1,18 @@
+package core
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// The claim field is a plain pointer so that Iocb stays copyable without vet
+// complaints (atomic.Pointer carries a noCopy); every access goes through
+// these two functions.
+
+func casClaim(i *Iocb, old, new *Claim) bool {
+	return atomic.CompareAndSwapPointer((*unsafe.Pointer)(unsafe.Pointer(&i.claim)), unsafe.Pointer(old), unsafe.Pointer(new))
+}
+
+func loadClaim(i *Iocb) *Claim {
+	return (*Claim)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&i.claim))))
+}

@@ -1,0 +1,419 @@
+// Package kick is the kick protocol of kaio's retry engine: the RFC "Races
+// in aio call back path" (Suzuki K P, July 2005) fix, with the 2.6.14
+// contract. It is isolated here, behind the lock package's primitives, so
+// that internal/explore can run this very code under every schedule.
+//
+// Lock order:
+//
+//	waitq.Queue.Mu   (a wait queue's lock; the waker holds it)
+//	  → Ctx.Mu       (ctx_lock)
+//
+// Nothing holding Ctx.Mu takes a queue lock. The one place that needs both
+// and does not start from the queue (cancel and destroy, which find the
+// queue through the request) is UnlinkAndKick: it reads the queue under
+// Ctx.Mu, drops Ctx.Mu, then takes the queue lock and Ctx.Mu in order and
+// checks that nothing changed in between (the request's generation and its
+// queue).
+//
+// The protocol's invariants, each checked under the "invariants" build tag:
+//
+//  1. A request's wait linkage, its kicked flag and its place on the run list
+//     change only together, in one critical section under Ctx.Mu (kick), or
+//     under Ctx.Mu by the runner (Begin, EndWait).
+//  2. A waker's critical section is its last touch of the request: after
+//     Ctx.Mu is released the request may be completed and reused.
+//  3. The runner's end-of-iteration decision ("no kick owed → kick myself;
+//     kicked → requeue") is one critical section.
+//  4. A request is on the run list at most once, is never on it while a wait
+//     is linked or while it runs, and is never kicked or queued once done.
+//  5. A retry returns "wait" only when exactly one future kick is owed: it
+//     linked a wait entry (whose wake will kick) or handed the request to an
+//     offload worker (whose completion will kick).
+package kick
+
+import (
+	"github.com/kaio-go/kaio/internal/invariants"
+	"github.com/kaio-go/kaio/internal/lock"
+	"github.com/kaio-go/kaio/internal/waitq"
+	"golang.org/x/sys/unix"
+)
+
+// Ops are the engine's parts of a run: the retry method, completion, and
+// waking a kick worker.
+type Ops interface {
+	// Retry does as much of r as it can without blocking. It returns the
+	// result (wait false), or wait true when exactly one future kick is
+	// owed (LinkWait or Offload succeeded) or when it made progress without
+	// a wait (then it returns wait true with no kick owed, and the runner
+	// kicks the request itself).
+	Retry(r *Req) (res int64, wait bool)
+	// Complete posts r's event; it must call Ctx.DoneLocked under Ctx.Mu.
+	Complete(r *Req, res int64)
+	// Signal wakes a kick worker: a request was put on the run list.
+	Signal()
+}
+
+// Action is what the caller of a kick must do after releasing the locks.
+type Action uint8
+
+const (
+	None     Action = iota // nothing
+	Queued                 // r went onto the run list: Signal a kick worker
+	WakeSync               // r is a sync request whose goroutine sleeps: wake its Note
+)
+
+// Req is the protocol's part of a request (the kernel's kiocb flags, wait
+// entry and run-list link).
+type Req struct {
+	// Wait is the request's one wait entry. Its linkage (Wait.Queue()) is
+	// written with both its queue's Mu and Ctx.Mu held.
+	Wait waitq.Entry
+	// Note wakes the goroutine of a sync request (Do).
+	Note lock.Note
+	// Owner is the engine's request, for the engine's Ops.
+	Owner any
+	// Sync marks a sync request (the kernel's is_sync_kiocb). Set before
+	// the request is first run, never changed while in use.
+	Sync bool
+
+	// All of the following are guarded by Ctx.Mu.
+
+	// gen counts the request's incarnations, so that a canceller that
+	// dropped Ctx.Mu can tell the request was reused.
+	gen uint64
+	// owed: a future kick is owed (a wait entry is linked, or an offload
+	// worker holds the request). Cleared by that kick.
+	owed bool
+	// busy: an offload worker is inside a blocking syscall for the
+	// request; it cannot be cancelled until the worker kicks it.
+	busy bool
+	// kicked is the kernel's KIF_KICKED: another iteration is needed.
+	kicked bool
+	// cancelled is KIF_CANCELLED: the next iteration completes with
+	// -ECANCELED instead of retrying.
+	cancelled bool
+	// running is the kernel's poisoned ki_run_list: an iteration is under
+	// way, so kicks set kicked and leave the queueing to the runner.
+	running bool
+	// queued: on the run list (at most once).
+	queued bool
+	// done: completed; no further kick, queue or run may touch it.
+	done bool
+	next *Req // run list link
+}
+
+// Ctx is the protocol's part of a context: ctx_lock and the run list.
+type Ctx struct {
+	// Mu is ctx_lock. It guards the run list, every Req's flags and links
+	// (see Req), and whatever the engine adds under it (ring, active list).
+	Mu lock.Mutex
+	// guarded by Mu:
+	runHead, runTail *Req
+	kicks            uint64 // kicks that set kicked (Stats)
+}
+
+// Kicks returns the number of effective kicks. Hold Mu.
+func (c *Ctx) KicksLocked() uint64 { return c.kicks }
+
+// Reset prepares r for a new incarnation. Hold Mu (or own r exclusively).
+func (c *Ctx) ResetLocked(r *Req) {
+	if invariants.Enabled {
+		invariants.Check(r.Wait.Queue() == nil && !r.queued && !r.owed && !r.busy, "reset of a request still waiting or queued")
+	}
+	r.gen++
+	r.kicked, r.cancelled, r.queued, r.done, r.busy, r.owed = false, false, false, false, false, false
+	r.running = true // the submitter runs the first iteration
+}
+
+// Gen returns r's incarnation. Hold Mu.
+func (r *Req) GenLocked() uint64 { return r.gen }
+
+// pushLocked appends r to the run list.
+func (c *Ctx) pushLocked(r *Req) {
+	if invariants.Enabled {
+		invariants.Check(!r.queued, "request queued twice")
+		invariants.Check(!r.done, "queue of a completed request")
+		invariants.Check(!r.running, "queue of a running request")
+		invariants.Check(r.Wait.Queue() == nil, "queue of a request with a wait linked")
+	}
+	r.queued = true
+	r.next = nil
+	if c.runTail != nil {
+		c.runTail.next = r
+	} else {
+		c.runHead = r
+	}
+	c.runTail = r
+}
+
+// kickLocked is kick_iocb with the RFC's fix: the wait entry comes off its
+// queue, KICKED goes on, and the request goes onto the run list (unless it
+// is running: the runner requeues it), all in the caller's one critical
+// section. Hold Ctx.Mu, and the queue lock of r's wait entry if it is
+// linked.
+func (c *Ctx) kickLocked(r *Req) Action {
+	if invariants.Enabled {
+		invariants.Check(!r.done, "kick of a completed request")
+	}
+	if q := r.Wait.Queue(); q != nil {
+		q.RemoveLocked(&r.Wait)
+	}
+	r.owed = false
+	r.busy = false
+	if r.kicked {
+		return None
+	}
+	r.kicked = true
+	c.kicks++
+	if r.running || r.queued {
+		return None
+	}
+	if r.Sync {
+		return WakeSync
+	}
+	c.pushLocked(r)
+	return Queued
+}
+
+// Wake is the wake callback of a request's wait entry (aio_wake_function):
+// it runs with q.Mu held and kicks r. After it returns, the waker must not
+// touch r: use Finish with the returned action.
+func (c *Ctx) Wake(q *waitq.Queue, r *Req) Action {
+	c.Mu.Lock()
+	if invariants.Enabled {
+		invariants.Check(r.Wait.Queue() == q, "wake of a wait entry not linked on the waking queue")
+	}
+	a := c.kickLocked(r)
+	c.Mu.Unlock()
+	return a
+}
+
+// Kick kicks r from a source that holds no queue lock: an offload worker
+// whose syscall finished. The worker's hold on r ends here.
+func (c *Ctx) Kick(r *Req) Action {
+	c.Mu.Lock()
+	if invariants.Enabled {
+		invariants.Check(r.busy && r.owed && r.Wait.Queue() == nil, "worker kick of a request it does not hold")
+	}
+	a := c.kickLocked(r)
+	c.Mu.Unlock()
+	return a
+}
+
+// Finish carries out a kick's action after every lock is released. For
+// WakeSync it touches only the note: the sync request's goroutine sleeps on
+// it and cannot go on (and reuse r) before this wake-up.
+func Finish(a Action, note *lock.Note, ops Ops) {
+	switch a {
+	case Queued:
+		ops.Signal()
+	case WakeSync:
+		note.Wakeup()
+	}
+}
+
+// LinkWait links r's wait entry on q with mask (the kernel's
+// add_wait_queue in a retry method). It fails when r was cancelled: the
+// retry must then return -ECANCELED instead of waiting, so that a cancel
+// that found nothing to unlink is not lost.
+func (c *Ctx) LinkWait(r *Req, q *waitq.Queue, mask uint32) bool {
+	q.Mu.Lock()
+	c.Mu.Lock()
+	ok := !r.cancelled
+	if ok {
+		if invariants.Enabled {
+			invariants.Check(r.running && !r.owed && !r.done, "wait linked by a request that is not running")
+		}
+		r.Wait.Mask = mask
+		q.AddLocked(&r.Wait)
+		r.owed = true
+	}
+	c.Mu.Unlock()
+	q.Mu.Unlock()
+	return ok
+}
+
+// Unlink takes r's wait entry off its queue if it is still linked, without
+// kicking: a retry that registered a wait and then found it need not wait
+// uses it before returning a result. It reports whether the entry was still
+// linked (if not, its wake already kicked r, and r's kicked flag says so).
+func (c *Ctx) Unlink(r *Req) bool {
+	c.Mu.Lock()
+	q := r.Wait.Queue()
+	c.Mu.Unlock()
+	if q == nil {
+		return false
+	}
+	// r is running, so nobody else relinks its entry: q stays valid.
+	q.Mu.Lock()
+	c.Mu.Lock()
+	linked := r.Wait.Queue() == q
+	if linked {
+		q.RemoveLocked(&r.Wait)
+		r.owed = false
+	}
+	c.Mu.Unlock()
+	q.Mu.Unlock()
+	return linked
+}
+
+// TakeOffloadLocked is an offload worker taking r off the offload queue q:
+// the entry is unlinked but the kick stays owed, and r becomes busy (not
+// cancellable). Hold q.Mu; it takes Ctx.Mu.
+func (c *Ctx) TakeOffloadLocked(q *waitq.Queue, r *Req) {
+	c.Mu.Lock()
+	if invariants.Enabled {
+		invariants.Check(r.Wait.Queue() == q && r.owed && !r.done, "offload of a request not waiting on the offload queue")
+	}
+	q.RemoveLocked(&r.Wait)
+	r.busy = true
+	c.Mu.Unlock()
+}
+
+// Begin starts an iteration (the first half of aio_run_iocb): KICKED off,
+// running on. It reports whether r was cancelled.
+func (c *Ctx) Begin(r *Req) (cancelled bool) {
+	c.Mu.Lock()
+	if invariants.Enabled {
+		invariants.Check(!r.done && !r.queued && !r.owed, "run of a request that is done, queued or waiting")
+	}
+	r.kicked = false
+	r.running = true
+	cancelled = r.cancelled
+	c.Mu.Unlock()
+	return cancelled
+}
+
+// EndWait ends an iteration whose retry returned "wait", in one critical
+// section (the RFC's fix of the unlocked self-kick): if no kick is owed the
+// retry made progress without a wait, so r kicks itself; running goes off;
+// if r was kicked (by itself or by a waker during the retry) it goes back on
+// the run list, or, for a sync request, the caller runs it again.
+func (c *Ctx) EndWait(r *Req) (again Action) {
+	c.Mu.Lock()
+	if !r.owed {
+		r.kicked = true
+	}
+	r.running = false
+	a := None
+	if r.kicked {
+		if r.Sync {
+			a = WakeSync // the caller loops without sleeping
+		} else {
+			c.pushLocked(r)
+			a = Queued
+		}
+	}
+	c.Mu.Unlock()
+	return a
+}
+
+// Run is aio_run_iocb: one iteration of r, from the run list or from the
+// submitter (which calls it with r already marked running by ResetLocked).
+// It returns the action left to do (Queued: signal a worker; WakeSync: the
+// sync caller must run again; None: r completed or waits).
+func (c *Ctx) Run(r *Req, ops Ops) Action {
+	if c.Begin(r) {
+		ops.Complete(r, -int64(unix.ECANCELED))
+		return None
+	}
+	res, wait := ops.Retry(r)
+	if !wait {
+		ops.Complete(r, res)
+		return None
+	}
+	return c.EndWait(r)
+}
+
+// PopLocked takes the request at the head of the run list, or nil.
+func (c *Ctx) PopLocked() *Req {
+	r := c.runHead
+	if r == nil {
+		return nil
+	}
+	c.runHead = r.next
+	if c.runHead == nil {
+		c.runTail = nil
+	}
+	r.next = nil
+	r.queued = false
+	return r
+}
+
+// Pop is PopLocked under Mu.
+func (c *Ctx) Pop() *Req {
+	c.Mu.Lock()
+	r := c.PopLocked()
+	c.Mu.Unlock()
+	return r
+}
+
+// DoneLocked marks r completed. Hold Mu. After this no kick, queue or run
+// may reach r until ResetLocked gives it a new incarnation.
+func (c *Ctx) DoneLocked(r *Req) {
+	if invariants.Enabled {
+		invariants.Check(!r.done, "request completed twice")
+		invariants.Check(!r.queued && r.Wait.Queue() == nil && !r.owed, "completion of a request that is queued or waiting")
+	}
+	r.done = true
+	r.running = false
+}
+
+// CancelResult says what Cancel did.
+type CancelResult uint8
+
+const (
+	CancelNotFound CancelResult = iota // r is done (or another incarnation): EINVAL
+	CancelBusy                         // a blocking syscall is under way: EAGAIN
+	CancelStarted                      // cancelled; the next iteration completes it with -ECANCELED
+)
+
+// CancelLocked sets r's cancelled flag when it can be cancelled. Hold Mu.
+// When it returns CancelStarted the caller must, after releasing Mu, call
+// UnlinkAndKick(r, gen) so that a request sleeping on a wait is woken to
+// complete.
+func (c *Ctx) CancelLocked(r *Req) CancelResult {
+	switch {
+	case r.done:
+		return CancelNotFound
+	case r.busy:
+		return CancelBusy
+	}
+	r.cancelled = true
+	return CancelStarted
+}
+
+// UnlinkAndKick is the unlink helper of cancel and destroy: if incarnation
+// gen of r is still linked on a wait queue, it unlinks the entry and kicks
+// r, by the same rule as a waker (queue lock, then Ctx.Mu, one critical
+// section). It returns the action to Finish.
+func (c *Ctx) UnlinkAndKick(r *Req, gen uint64) Action {
+	c.Mu.Lock()
+	q := r.Wait.Queue()
+	c.Mu.Unlock()
+	if q == nil {
+		return None
+	}
+	// Without Ctx.Mu, r may be woken, completed and reused, so q may no
+	// longer be its queue; q itself stays valid (queues outlive requests).
+	q.Mu.Lock()
+	c.Mu.Lock()
+	a := None
+	if r.gen == gen && r.Wait.Queue() == q {
+		a = c.kickLocked(r)
+	}
+	c.Mu.Unlock()
+	q.Mu.Unlock()
+	return a
+}
+
+// ForceCancelLocked is destroy's cancel: the cancelled flag goes on even if
+// an offload worker holds r (its kick will then end r with -ECANCELED). It
+// reports whether r still needs UnlinkAndKick (false when r is done).
+func (c *Ctx) ForceCancelLocked(r *Req) bool {
+	if r.done {
+		return false
+	}
+	r.cancelled = true
+	return true
+}

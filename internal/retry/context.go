@@ -1,0 +1,638 @@
+// Package retry is kaio's own engine: Linux 2.6's retry-based AIO rebuilt
+// in Go, with the kick-path races of the 2005 RFC closed (internal/kick).
+//
+// A request is first attempted on the submitter's goroutine without
+// blocking (preadv2/pwritev2 with RWF_NOWAIT on files, a non-blocking
+// attempt on pipes and sockets). What cannot finish that way waits: on the
+// poller (readiness of a pipe, socket, eventfd, tty) or on the offload
+// queue (cache misses, O_DIRECT, fsync), whose workers do the blocking
+// syscall. Either wait ends in a kick; kick workers run the run list and
+// retry.
+//
+// Lock order:
+//
+//	poller.Reg.Q.Mu / Context.offq.Mu   (wait queues)
+//	  → Context.k.Mu                    (ctx_lock: everything below)
+//
+// Choices where Linux is silent or differs, as libaio users would expect:
+//   - NOOP completes at once with 0 and ignores its fd (as io_uring's NOP).
+//   - A read of a pipe or socket completes with whatever it got (like
+//     read(2)); a write to one completes when all was written (like a
+//     blocking write(2)), or with the bytes written before an error.
+//   - A read or write of a regular file goes on until all is done, EOF, or
+//     an error; after partial progress an error returns the progress.
+//   - A blocking pipe or socket fd works when the kernel supports
+//     RWF_NOWAIT on it (pipes and sockets do on Linux 5.8+). Otherwise,
+//     without O_NONBLOCK, the request is run by an offload worker that
+//     blocks in read/write until the fd is ready: Cancel answers EAGAIN for
+//     it and Destroy waits for it. Use non-blocking fds.
+//   - Closing an fd does not end requests on it: like the kernel's file
+//     reference, a waiting request holds a duplicate of the fd until it
+//     completes.
+package retry
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/kaio-go/kaio/internal/core"
+	"github.com/kaio-go/kaio/internal/invariants"
+	"github.com/kaio-go/kaio/internal/kick"
+	"github.com/kaio-go/kaio/internal/poller"
+	"github.com/kaio-go/kaio/internal/waitq"
+	"golang.org/x/sys/unix"
+)
+
+// Config tunes a context.
+type Config struct {
+	// Workers bounds the offload workers; 0 means 4×GOMAXPROCS (at least 8).
+	Workers int
+}
+
+type devIno struct{ dev, ino uint64 }
+
+// Context is a retry-engine context (the kernel's kioctx).
+type Context struct {
+	nr      int
+	workers int
+	reqs    []request // one per ring slot; never reallocated
+
+	// k holds ctx_lock (k.Mu) and the run list. k.Mu also guards every
+	// field in the block below.
+	k kick.Ctx
+
+	// guarded by k.Mu:
+	dead     bool
+	reserved int // in flight + completed and unreaped: never above nr
+	inflight int // accepted, not completed (Do included)
+	free     *request
+	freeSync *request
+	active   *request // list of requests in flight, for cancel and destroy
+	ring     []core.Event
+	head     int // next event to reap
+	count    int // events in the ring
+	waiters  *waiter
+	freeW    *waiter
+	stats    core.Stats
+	nowaitNo map[devIno]uint8 // files whose reads (1) / writes (2) refuse RWF_NOWAIT
+	idle     chan struct{}    // closed when dead and inflight reaches 0
+
+	offStarts int // offload workers started
+	poll      *poller.Poller
+
+	// offq is the offload queue: a wait queue whose "wake" is a worker
+	// taking the first entry. offTok wakes workers.
+	offq     waitq.Queue
+	offTok   chan struct{}
+	kickTok  chan struct{}
+	kickOnce sync.Once // starts the kick worker at the first Signal
+	quit     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// New creates a context with room for nr completions.
+func New(nr int, cfg Config) (*Context, error) {
+	if nr <= 0 {
+		return nil, unix.EINVAL
+	}
+	w := cfg.Workers
+	if w == 0 {
+		w = max(4*runtime.GOMAXPROCS(0), 8)
+	}
+	c := &Context{
+		nr:      nr,
+		workers: w,
+		ring:    make([]core.Event, nr),
+		offTok:  make(chan struct{}, 1),
+		kickTok: make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+		idle:    make(chan struct{}),
+	}
+	c.reqs = make([]request, nr)
+	for i := range c.reqs {
+		r := &c.reqs[i]
+		c.initRequest(r, i)
+		r.nextFree = c.free
+		c.free = r
+	}
+	return c, nil
+}
+
+func (c *Context) initRequest(r *request, i int) {
+	r.ctx = c
+	r.claim = core.Claim{Owner: c, Index: i}
+	r.k.Owner = r
+	r.k.Wait.W = r
+	r.iovStore = make([]unix.Iovec, 0, 1)
+}
+
+// Submit implements core.Backend.
+func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
+	var fi fdInfo
+	fi.fd = -1
+	for n, i := range iocbs {
+		if err := c.submitOne(i, &fi); err != nil {
+			return n, err
+		}
+	}
+	return len(iocbs), nil
+}
+
+func (c *Context) submitOne(i *core.Iocb, fi *fdInfo) error {
+	r, err := c.prepare(i, fi, false)
+	if err != nil {
+		return err
+	}
+	kick.Finish(c.k.Run(&r.k, c), &r.k.Note, c)
+	return nil
+}
+
+// prepare validates i, reserves a ring slot (unless sync) and returns a
+// request set up and marked running, ready for its first iteration.
+func (c *Context) prepare(i *core.Iocb, fi *fdInfo, sync bool) (*request, error) {
+	if i == nil {
+		return nil, unix.EINVAL
+	}
+	var p path
+	if err := c.check(i, fi, &p); err != nil {
+		return nil, err
+	}
+	c.k.Mu.Lock()
+	if c.dead {
+		c.k.Mu.Unlock()
+		return nil, unix.EINVAL
+	}
+	var r *request
+	if sync {
+		r = c.freeSync
+		if r == nil {
+			r = &request{sync: true}
+			c.initRequest(r, -1)
+			r.k.Sync = true
+			r.k.Note.Init()
+		} else {
+			c.freeSync = r.nextFree
+		}
+	} else {
+		if c.reserved >= c.nr {
+			c.k.Mu.Unlock()
+			return nil, unix.EAGAIN
+		}
+		r = c.free
+		c.free = r.nextFree
+	}
+	if !i.Take(&r.claim) {
+		r.nextFree = c.free
+		if sync {
+			r.nextFree = c.freeSync
+			c.freeSync = r
+		} else {
+			c.free = r
+		}
+		c.k.Mu.Unlock()
+		return nil, unix.EINVAL // already in flight
+	}
+	if !sync {
+		c.reserved++
+	}
+	c.inflight++
+	c.stats.Submitted++
+	c.k.ResetLocked(&r.k)
+	c.linkActiveLocked(r)
+	r.nowait = p == pathInline && c.nowaitNo[devIno{fi.dev, fi.ino}]&dirBit(i.Op) == 0
+	c.k.Mu.Unlock()
+
+	r.iocb = i
+	r.op = i.Op
+	r.path = p
+	r.fd = i.Fd
+	r.rwflags = i.RWFlags &^ unix.RWF_NOWAIT
+	r.userWait = i.RWFlags&unix.RWF_NOWAIT != 0
+	r.events = i.Events
+	r.resfd = -1
+	if i.Flags&core.FlagResFd != 0 {
+		r.resfd = i.ResFd
+	}
+	r.seekable = fi.fd == i.Fd && fi.seekable()
+	r.devino = devIno{fi.dev, fi.ino}
+	r.pos = i.Offset
+	r.done = 0
+	r.attempts = 0
+	r.hasWres = false
+	r.reg = nil
+	if p != pathNone && p != pathSync && p != pathReady {
+		r.setIov(i)
+	} else {
+		r.iov, r.left = nil, 0
+	}
+	return r, nil
+}
+
+func dirBit(op core.Op) uint8 {
+	if op.Writes() {
+		return 2
+	}
+	return 1
+}
+
+func (c *Context) linkActiveLocked(r *request) {
+	r.prevActive = nil
+	r.nextActive = c.active
+	if c.active != nil {
+		c.active.prevActive = r
+	}
+	c.active = r
+}
+
+func (c *Context) unlinkActiveLocked(r *request) {
+	if r.prevActive != nil {
+		r.prevActive.nextActive = r.nextActive
+	} else {
+		c.active = r.nextActive
+	}
+	if r.nextActive != nil {
+		r.nextActive.prevActive = r.prevActive
+	}
+	r.nextActive, r.prevActive = nil, nil
+}
+
+// knownRWF are the preadv2/pwritev2 flags Linux defines today.
+const knownRWF = unix.RWF_HIPRI | unix.RWF_DSYNC | unix.RWF_SYNC | unix.RWF_NOWAIT | unix.RWF_APPEND | 0x20 /* RWF_NOAPPEND */ | 0x40 /* RWF_ATOMIC */ | 0x80 /* RWF_DONTCACHE */
+
+// iovMax is UIO_MAXIOV.
+const iovMax = 1024
+
+// check validates an iocb as io_submit does, without side effects, and
+// chooses its path. fi caches what was learnt about the last fd.
+func (c *Context) check(i *core.Iocb, fi *fdInfo, p *path) error {
+	if !i.Op.Valid() || i.Flags&^core.FlagResFd != 0 {
+		return unix.EINVAL
+	}
+	rw := i.Op.Reads() || i.Op.Writes()
+	if rw && i.RWFlags&^knownRWF != 0 || !rw && i.RWFlags != 0 {
+		return unix.EINVAL
+	}
+	if i.Op.Vectored() && len(i.Iov) > iovMax {
+		return unix.EINVAL
+	}
+	if i.Flags&core.FlagResFd != 0 {
+		if _, err := unix.FcntlInt(uintptr(i.ResFd), unix.F_GETFD, 0); err != nil || i.ResFd < 0 {
+			return unix.EBADF
+		}
+	}
+	if i.Op == core.OpNoop {
+		*p = pathNone
+		return nil
+	}
+	if fi.fd != i.Fd {
+		if err := lookFd(i.Fd, fi); err != nil {
+			fi.fd = -1
+			return err
+		}
+	}
+	switch {
+	case i.Op == core.OpPoll:
+		*p = pathReady
+		return nil
+	case i.Op == core.OpFSync || i.Op == core.OpFDSync:
+		*p = pathSync
+		return nil
+	case i.Op.Reads() && !fi.canRead(), i.Op.Writes() && !fi.canWrite():
+		return unix.EBADF
+	}
+	if !fi.seekable() {
+		*p = pathPoll
+		return nil
+	}
+	if i.Offset < 0 {
+		return unix.EINVAL
+	}
+	if fi.direct() {
+		if !alignedDirect(i, fi) {
+			return unix.EINVAL
+		}
+		*p = pathDirect
+		return nil
+	}
+	*p = pathInline
+	return nil
+}
+
+func alignedDirect(i *core.Iocb, fi *fdInfo) bool {
+	ma, oa := uintptr(fi.memAlign), int64(fi.offAlign)
+	if i.Offset%oa != 0 {
+		return false
+	}
+	ok := func(b []byte) bool { return bufAddr(b)%ma == 0 && int64(len(b))%oa == 0 }
+	if i.Op.Vectored() {
+		for _, b := range i.Iov {
+			if !ok(b) {
+				return false
+			}
+		}
+		return true
+	}
+	return ok(i.Buf)
+}
+
+// Complete implements kick.Ops: it posts r's event (under ctx_lock), then
+// wakes reapers and signals the eventfd after unlocking.
+func (c *Context) Complete(kr *kick.Req, res int64) {
+	r := kr.Owner.(*request)
+	if r.reg != nil {
+		c.poll.Close(r.reg)
+		r.reg = nil
+	}
+	iocb, resfd := r.iocb, r.resfd
+	c.k.Mu.Lock()
+	c.k.DoneLocked(kr)
+	c.unlinkActiveLocked(r)
+	iocb.Release(&r.claim)
+	r.iocb = nil
+	c.inflight--
+	c.stats.Completed++
+	if res == -int64(unix.ECANCELED) {
+		c.stats.Cancelled++
+	}
+	if r.sync {
+		r.result = res // the Do goroutine, which runs this, reads it
+	} else {
+		tail := c.head + c.count
+		if tail >= c.nr {
+			tail -= c.nr
+		}
+		c.ring[tail] = core.Event{Data: iocb.Data, Obj: iocb, Res: res}
+		c.count++
+		r.nextFree = c.free
+		c.free = r
+		c.wakeReapersLocked()
+	}
+	if c.dead && c.inflight == 0 {
+		close(c.idle)
+	}
+	c.k.Mu.Unlock()
+	if resfd >= 0 {
+		var one = [8]byte{1}
+		unix.Write(resfd, one[:]) // eventfd counters are host-endian; amd64 and arm64 are little
+	}
+}
+
+// Signal implements kick.Ops: a request went onto the run list.
+func (c *Context) Signal() {
+	c.kickOnce.Do(func() {
+		c.wg.Add(1)
+		go c.kickWorker()
+	})
+	select {
+	case c.kickTok <- struct{}{}:
+	default:
+	}
+}
+
+// kickWorker is aio_kick_handler: it runs the run list.
+func (c *Context) kickWorker() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.kickTok:
+		case <-c.quit:
+			return
+		}
+		for {
+			kr := c.k.Pop()
+			if kr == nil {
+				break
+			}
+			r := kr.Owner.(*request)
+			a := c.k.Run(kr, c)
+			kick.Finish(a, &r.k.Note, c)
+		}
+	}
+}
+
+// Stats implements core.Backend.
+func (c *Context) Stats() core.Stats {
+	c.k.Mu.Lock()
+	s := c.stats
+	s.Kicks = c.k.KicksLocked()
+	s.InFlight = c.inflight
+	c.k.Mu.Unlock()
+	return s
+}
+
+// Cancel implements core.Backend.
+func (c *Context) Cancel(i *core.Iocb) error {
+	if i == nil {
+		return unix.EINVAL
+	}
+	cl := i.Claimed()
+	if cl == nil || cl.Owner != any(c) {
+		return unix.EINVAL
+	}
+	c.k.Mu.Lock()
+	if c.dead {
+		c.k.Mu.Unlock()
+		return unix.EINVAL
+	}
+	// The claim may have been released and the request reused since we
+	// read it: it is ours only if it still holds i.
+	r := c.requestOf(cl)
+	if r == nil || r.iocb != i || i.Claimed() != cl {
+		c.k.Mu.Unlock()
+		return unix.EINVAL
+	}
+	var res kick.CancelResult = c.k.CancelLocked(&r.k)
+	gen := r.k.GenLocked()
+	c.k.Mu.Unlock()
+	switch res {
+	case kick.CancelNotFound:
+		return unix.EINVAL
+	case kick.CancelBusy:
+		return unix.EAGAIN
+	}
+	kick.Finish(c.k.UnlinkAndKick(&r.k, gen), &r.k.Note, c)
+	return nil
+}
+
+// requestOf maps a claim of this context to its request. Hold k.Mu.
+func (c *Context) requestOf(cl *core.Claim) *request {
+	if cl.Index >= 0 {
+		return &c.reqs[cl.Index]
+	}
+	for r := c.active; r != nil; r = r.nextActive { // sync requests (Do)
+		if &r.claim == cl {
+			return r
+		}
+	}
+	return nil
+}
+
+// Do implements core.Backend: a sync kiocb on the caller's goroutine.
+func (c *Context) Do(i *core.Iocb) core.Event {
+	var fi fdInfo
+	fi.fd = -1
+	r, err := c.prepare(i, &fi, true)
+	if err != nil {
+		ev := core.Event{Res: -int64(err.(unix.Errno))}
+		if i != nil {
+			ev.Data, ev.Obj = i.Data, i
+		}
+		return ev
+	}
+	data := i.Data
+	for {
+		a := c.k.Run(&r.k, c)
+		if a == kick.None && r.iocb == nil {
+			break // completed
+		}
+		if a != kick.WakeSync {
+			r.k.Note.Sleep() // until the kick that is owed
+		}
+	}
+	res := r.result
+	c.k.Mu.Lock()
+	r.nextFree = c.freeSync
+	c.freeSync = r
+	c.k.Mu.Unlock()
+	return core.Event{Data: data, Obj: i, Res: res}
+}
+
+// Destroy implements core.Backend.
+func (c *Context) Destroy() error {
+	c.k.Mu.Lock()
+	if c.dead {
+		c.k.Mu.Unlock()
+		return unix.EINVAL
+	}
+	c.dead = true
+	if c.inflight == 0 {
+		close(c.idle)
+	}
+	c.wakeAllReapersLocked()
+	// Cancel every request. The active list cannot change under us except
+	// by completions (which only remove), so walk it in passes.
+	for {
+		var todo [64]*request
+		var gens [64]uint64
+		n := 0
+		for r := c.active; r != nil && n < len(todo); r = r.nextActive {
+			if !c.k.ForceCancelLocked(&r.k) {
+				continue
+			}
+			todo[n], gens[n] = r, r.k.GenLocked()
+			n++
+		}
+		c.k.Mu.Unlock()
+		for j := 0; j < n; j++ {
+			kick.Finish(c.k.UnlinkAndKick(&todo[j].k, gens[j]), &todo[j].k.Note, c)
+		}
+		c.k.Mu.Lock()
+		if n < len(todo) {
+			break
+		}
+	}
+	c.k.Mu.Unlock()
+	<-c.idle
+	close(c.quit)
+	c.wg.Wait()
+	if c.poll != nil {
+		c.poll.Stop()
+	}
+	if invariants.Enabled {
+		c.k.Mu.Lock()
+		invariants.Check(c.active == nil && c.k.PopLocked() == nil, "destroyed context with requests left")
+		c.k.Mu.Unlock()
+	}
+	return nil
+}
+
+// GetEvents implements core.Backend.
+func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event, timeout time.Duration) (int, error) {
+	if minNr < 0 || minNr > len(events) {
+		return 0, unix.EINVAL
+	}
+	c.k.Mu.Lock()
+	if c.dead {
+		c.k.Mu.Unlock()
+		return 0, unix.EINVAL
+	}
+	n := c.reapLocked(events)
+	if n >= minNr || timeout == 0 {
+		c.k.Mu.Unlock()
+		return n, nil
+	}
+	if ctx != nil && ctx.Err() != nil {
+		c.k.Mu.Unlock()
+		return n, ctxErr(n, ctx)
+	}
+	w := c.getWaiterLocked()
+	var tch <-chan time.Time
+	if timeout > 0 {
+		w.timer.Reset(timeout)
+		tch = w.timer.C
+	}
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	var err error
+	for {
+		w.need = minNr - n
+		c.addWaiterLocked(w)
+		c.k.Mu.Unlock()
+		expired := false
+		select {
+		case <-w.ch:
+		case <-tch:
+			expired = true
+		case <-done:
+			expired = true
+			err = ctx.Err()
+		}
+		c.k.Mu.Lock()
+		c.removeWaiterLocked(w)
+		n += c.reapLocked(events[n:])
+		if n >= minNr || expired || c.dead {
+			break
+		}
+	}
+	if timeout > 0 {
+		w.timer.Stop()
+	}
+	c.putWaiterLocked(w)
+	dead := c.dead
+	c.k.Mu.Unlock()
+	if n > 0 {
+		return n, nil
+	}
+	if dead {
+		return 0, unix.EINVAL
+	}
+	return 0, err
+}
+
+func ctxErr(n int, ctx context.Context) error {
+	if n > 0 {
+		return nil
+	}
+	return ctx.Err()
+}
+
+// reapLocked copies up to len(events) events out of the ring and frees
+// their slots.
+func (c *Context) reapLocked(events []core.Event) int {
+	n := min(len(events), c.count)
+	for j := 0; j < n; j++ {
+		events[j] = c.ring[c.head]
+		c.ring[c.head] = core.Event{}
+		c.head++
+		if c.head == c.nr {
+			c.head = 0
+		}
+	}
+	c.count -= n
+	c.reserved -= n
+	return n
+}

@@ -1,0 +1,53 @@
+package retry
+
+import "golang.org/x/sys/unix"
+
+// fdInfo is what Submit learns about an fd, once per fd per Submit call: an
+// fd number may be closed and reused between calls, so nothing is kept
+// longer (except nowaitOK, keyed by device and inode, not by fd).
+type fdInfo struct {
+	fd       int
+	flags    int    // F_GETFL
+	mode     uint32 // st_mode
+	dev, ino uint64
+	// O_DIRECT alignment (statx STATX_DIOALIGN); 0 when unknown.
+	memAlign, offAlign uint32
+}
+
+func (f *fdInfo) seekable() bool {
+	t := f.mode & unix.S_IFMT
+	return t == unix.S_IFREG || t == unix.S_IFBLK
+}
+
+func (f *fdInfo) direct() bool   { return f.flags&unix.O_DIRECT != 0 }
+func (f *fdInfo) nonblock() bool { return f.flags&unix.O_NONBLOCK != 0 }
+func (f *fdInfo) canRead() bool {
+	return f.flags&unix.O_PATH == 0 && f.flags&unix.O_ACCMODE != unix.O_WRONLY
+}
+func (f *fdInfo) canWrite() bool {
+	return f.flags&unix.O_PATH == 0 && f.flags&unix.O_ACCMODE != unix.O_RDONLY
+}
+
+// lookFd fills f for fd: EBADF if it is not open.
+func lookFd(fd int, f *fdInfo) error {
+	if fd < 0 {
+		return unix.EBADF
+	}
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return unix.EBADF
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return unix.EBADF
+	}
+	*f = fdInfo{fd: fd, flags: fl, mode: st.Mode, dev: st.Dev, ino: st.Ino}
+	if f.direct() {
+		f.memAlign, f.offAlign = 512, 512
+		var sx unix.Statx_t
+		if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &sx); err == nil && sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
+			f.memAlign, f.offAlign = sx.Dio_mem_align, sx.Dio_offset_align
+		}
+	}
+	return nil
+}

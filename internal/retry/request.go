@@ -1,0 +1,127 @@
+package retry
+
+import (
+	"github.com/kaio-go/kaio/internal/core"
+	"github.com/kaio-go/kaio/internal/kick"
+	"github.com/kaio-go/kaio/internal/poller"
+	"github.com/kaio-go/kaio/internal/waitq"
+	"golang.org/x/sys/unix"
+)
+
+// path is how a request's I/O is attempted.
+type path uint8
+
+const (
+	pathNone     path = iota // NOOP
+	pathInline               // regular file, buffered: RWF_NOWAIT inline, offload on EAGAIN
+	pathDirect               // O_DIRECT: offload workers only
+	pathPoll                 // pipe, socket, eventfd, tty: non-blocking attempt, poller wait
+	pathBlocking             // an fd that can't be polled nor done without blocking: offload
+	pathSync                 // fsync, fdatasync: offload
+	pathReady                // OPPOLL: poll(2), then the poller
+)
+
+// request is the retry engine's kiocb. Requests of a context are allocated
+// at Setup (one per ring slot, so the hot path allocates nothing) and reused;
+// Do uses requests from a separate free list.
+type request struct {
+	claim core.Claim
+	k     kick.Req
+	ctx   *Context
+	sync  bool
+
+	// Set at submit, read by whoever runs the request (the runner and the
+	// offload worker that holds it; hand-offs happen under ctx.k.Mu).
+	iocb     *core.Iocb
+	op       core.Op
+	path     path
+	fd       int
+	rwflags  int
+	events   uint32
+	resfd    int  // -1 when none
+	seekable bool // pass the offset; else -1 (file position)
+	nowait   bool // try RWF_NOWAIT (cleared after EOPNOTSUPP)
+	userWait bool // the user asked for RWF_NOWAIT: EAGAIN is a result
+	devino   devIno
+
+	// Progress (ki_pos, ki_left): owned by the runner, or by the offload
+	// worker between TakeOffloadLocked and its kick.
+	pos      int64
+	done     int64
+	left     int64
+	iov      []unix.Iovec // what is left to transfer
+	iovStore []unix.Iovec // backing array, reused across incarnations
+	attempts int
+
+	// wres is the offload worker's syscall result (bytes or -errno), written
+	// before its kick and read by the next iteration.
+	wres    int64
+	hasWres bool
+
+	// reg is the poller registration, made at the first wait.
+	reg *poller.Reg
+
+	// result, for sync requests: written by Complete on the Do goroutine.
+	result int64
+
+	// active list links and index; guarded by ctx.k.Mu.
+	nextActive, prevActive *request
+	nextFree               *request
+}
+
+// Wake is the wake callback of the request's wait entry (aio_wake_function),
+// run by a wait queue with its lock held.
+func (r *request) Wake(q *waitq.Queue, e *waitq.Entry, mask uint32) {
+	c, note := r.ctx, &r.k.Note // read before the kick: after it, r is not ours
+	a := c.k.Wake(q, &r.k)
+	kick.Finish(a, note, c)
+}
+
+// setIov builds the request's iovecs from the iocb's buffers.
+func (r *request) setIov(i *core.Iocb) {
+	r.iov = r.iovStore[:0]
+	if r.op.Vectored() {
+		for _, b := range i.Iov {
+			r.iov = appendIov(r.iov, b)
+		}
+	} else {
+		r.iov = appendIov(r.iov, i.Buf)
+	}
+	r.iovStore = r.iov[:0]
+	r.left = i.Len()
+}
+
+func appendIov(iov []unix.Iovec, b []byte) []unix.Iovec {
+	if len(b) == 0 {
+		return iov
+	}
+	v := unix.Iovec{Base: &b[0]}
+	v.SetLen(len(b))
+	return append(iov, v)
+}
+
+// advance records n bytes of progress.
+func (r *request) advance(n int64) {
+	r.done += n
+	r.left -= n
+	if r.seekable {
+		r.pos += n
+	}
+	for n > 0 && len(r.iov) > 0 {
+		l := int64(r.iov[0].Len)
+		if n < l {
+			r.iov[0].Base = addPtr(r.iov[0].Base, n)
+			r.iov[0].SetLen(int(l - n))
+			return
+		}
+		n -= l
+		r.iov = r.iov[1:]
+	}
+}
+
+func (r *request) off() int64 {
+	if r.seekable {
+		return r.pos
+	}
+	return -1
+}

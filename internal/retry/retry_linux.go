@@ -1,0 +1,340 @@
+package retry
+
+import (
+	"github.com/kaio-go/kaio/internal/core"
+	"github.com/kaio-go/kaio/internal/kick"
+	"github.com/kaio-go/kaio/internal/poller"
+	"golang.org/x/sys/unix"
+)
+
+// Retry implements kick.Ops: the retry methods (the kernel's ki_retry). It
+// runs with the request marked running and no lock held.
+func (c *Context) Retry(kr *kick.Req) (int64, bool) {
+	r := kr.Owner.(*request)
+	if r.attempts > 0 {
+		c.k.Mu.Lock()
+		c.stats.Retries++
+		c.k.Mu.Unlock()
+	}
+	r.attempts++
+	switch r.path {
+	case pathNone:
+		return 0, false
+	case pathSync:
+		if r.hasWres {
+			r.hasWres = false
+			return r.wres, false
+		}
+		return c.offload(r)
+	case pathReady:
+		return c.retryPoll(r)
+	}
+	if r.hasWres {
+		r.hasWres = false
+		if res, done := r.account(r.wres); done {
+			return res, false
+		}
+	}
+	if r.left == 0 {
+		return r.done, false
+	}
+	switch r.path {
+	case pathDirect, pathBlocking:
+		return c.offload(r)
+	case pathPoll:
+		return c.retryStream(r)
+	}
+	return c.retryFile(r)
+}
+
+// account adds a transfer's result to r's progress and says whether r is
+// finished, and with what result.
+func (r *request) account(n int64) (int64, bool) {
+	switch {
+	case n < 0:
+		if r.done > 0 {
+			return r.done, true
+		}
+		return n, true
+	case n == 0 && r.left > 0:
+		return r.done, true // EOF (or a zero-length write, as write(2) allows)
+	}
+	r.advance(n)
+	if r.left == 0 {
+		return r.done, true
+	}
+	return 0, false
+}
+
+func (r *request) attempt(flags int) (int, unix.Errno) {
+	if r.op.Reads() {
+		return preadv2(r.fd, r.iov, r.off(), flags)
+	}
+	return pwritev2(r.fd, r.iov, r.off(), flags)
+}
+
+// retryFile is the regular-file retry: RWF_NOWAIT attempts until done, a
+// short transfer, or EAGAIN, which hands the rest to the offload workers.
+func (c *Context) retryFile(r *request) (int64, bool) {
+	if !r.nowait {
+		if r.userWait {
+			return -int64(unix.EAGAIN), false
+		}
+		return c.offload(r)
+	}
+	for {
+		n, e := r.attempt(r.rwflags | unix.RWF_NOWAIT)
+		switch e {
+		case 0:
+			if res, done := r.account(int64(n)); done {
+				return res, false
+			}
+			// A short transfer: the cached part. The rest may need I/O:
+			// return progress without a wait, the runner kicks itself.
+			return 0, true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if r.userWait {
+				return r.failed(e), false
+			}
+			return c.offload(r)
+		case unix.EOPNOTSUPP, unix.EPERM:
+			// This file refuses RWF_NOWAIT (ext4's buffered writes do):
+			// remember it for the file, and block in a worker instead.
+			c.k.Mu.Lock()
+			if c.nowaitNo == nil {
+				c.nowaitNo = make(map[devIno]uint8)
+			}
+			if len(c.nowaitNo) > 4096 {
+				clear(c.nowaitNo)
+			}
+			c.nowaitNo[r.devino] |= dirBit(r.op)
+			c.k.Mu.Unlock()
+			r.nowait = false
+			if r.userWait {
+				return r.failed(e), false
+			}
+			return c.offload(r)
+		default:
+			return r.failed(e), false
+		}
+	}
+}
+
+// failed is the result of an error after r.done bytes.
+func (r *request) failed(e unix.Errno) int64 {
+	if r.done > 0 {
+		return r.done
+	}
+	return -int64(e)
+}
+
+// retryStream is the retry of a pipe, socket or other pollable fd.
+func (c *Context) retryStream(r *request) (int64, bool) {
+	flags := r.rwflags
+	if r.nowait {
+		flags |= unix.RWF_NOWAIT
+	}
+	for {
+		fd := r.fd
+		if r.reg != nil {
+			fd = r.reg.Fd()
+		}
+		var n int
+		var e unix.Errno
+		if r.op.Reads() {
+			n, e = preadv2(fd, r.iov, -1, flags)
+		} else {
+			n, e = pwritev2(fd, r.iov, -1, flags)
+		}
+		switch e {
+		case 0:
+			if r.op.Reads() || n == 0 {
+				r.advance(int64(n))
+				return r.done, false // a read returns what the stream had
+			}
+			if res, done := r.account(int64(n)); done {
+				return res, false
+			}
+			continue // a write goes on until all is written
+		case unix.EINTR:
+			continue
+		case unix.EOPNOTSUPP:
+			if flags&unix.RWF_NOWAIT != 0 {
+				// RWF_NOWAIT not supported on this file: fine if the
+				// fd is non-blocking; otherwise block in a worker.
+				var fl int
+				fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+				if err == nil && fl&unix.O_NONBLOCK != 0 {
+					flags &^= unix.RWF_NOWAIT
+					r.nowait = false
+					continue
+				}
+				r.path = pathBlocking
+				return c.offload(r)
+			}
+			return r.failed(e), false
+		case unix.EAGAIN:
+			if r.userWait {
+				return r.failed(e), false
+			}
+			mask := uint32(unix.EPOLLIN)
+			if r.op.Writes() {
+				mask = unix.EPOLLOUT
+			}
+			return c.waitReady(r, mask)
+		default:
+			return r.failed(e), false
+		}
+	}
+}
+
+// retryPoll is IOCB_CMD_POLL: complete with the revents that match, or wait.
+func (c *Context) retryPoll(r *request) (int64, bool) {
+	want := int16(r.events) | unix.POLLERR | unix.POLLHUP | unix.POLLNVAL
+	pfd := [1]unix.PollFd{{Fd: int32(r.fd), Events: int16(r.events)}}
+	if r.reg != nil {
+		pfd[0].Fd = int32(r.reg.Fd())
+	}
+	for {
+		_, err := unix.Poll(pfd[:], 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -int64(err.(unix.Errno)), false
+		}
+		break
+	}
+	if rev := pfd[0].Revents & want; rev != 0 {
+		return int64(uint16(rev)), false
+	}
+	return c.waitReady(r, r.events)
+}
+
+// waitReady links r's wait entry on its poller registration and arms it.
+func (c *Context) waitReady(r *request, mask uint32) (int64, bool) {
+	if r.reg == nil {
+		p, err := c.poller()
+		if err != nil {
+			return r.failed(err.(unix.Errno)), false
+		}
+		reg, err := p.Register(r.fd)
+		if err != nil {
+			return r.failed(err.(unix.Errno)), false
+		}
+		r.reg = reg
+	}
+	if !c.k.LinkWait(&r.k, &r.reg.Q, mask) {
+		return -int64(unix.ECANCELED), false
+	}
+	if err := c.poll.Arm(r.reg, mask); err != nil {
+		// Not pollable (EPERM) or gone: no wake-up will come, so take the
+		// entry back; if a wake-up kicked it already, that kick is
+		// consumed by this iteration's result.
+		c.k.Unlink(&r.k)
+		return r.failed(err.(unix.Errno)), false
+	}
+	return 0, true
+}
+
+// poller returns the context's poller, starting it on first use.
+func (c *Context) poller() (*poller.Poller, error) {
+	c.k.Mu.Lock()
+	defer c.k.Mu.Unlock()
+	if c.poll == nil {
+		p, err := poller.New()
+		if err != nil {
+			return nil, err
+		}
+		c.poll = p
+	}
+	return c.poll, nil
+}
+
+// offload links r on the offload queue: a worker will do the blocking
+// syscall and kick r.
+func (c *Context) offload(r *request) (int64, bool) {
+	c.k.Mu.Lock()
+	c.stats.Offloaded++
+	if c.offStarts < c.workers && c.offStarts < c.nr+1 {
+		c.offStarts++
+		c.wg.Add(1)
+		go c.offloadWorker()
+	}
+	c.k.Mu.Unlock()
+	if !c.k.LinkWait(&r.k, &c.offq, 0) {
+		return -int64(unix.ECANCELED), false
+	}
+	select {
+	case c.offTok <- struct{}{}:
+	default: // a token is pending: a worker will look at the queue
+	}
+	return 0, true
+}
+
+// offloadWorker takes requests off the offload queue, does their blocking
+// syscall, and kicks them (its completion is the wake).
+func (c *Context) offloadWorker() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.offTok:
+		case <-c.quit:
+			return
+		}
+		for {
+			c.offq.Mu.Lock()
+			e := c.offq.FirstLocked()
+			if e == nil {
+				c.offq.Mu.Unlock()
+				break
+			}
+			r := e.W.(*request)
+			c.k.TakeOffloadLocked(&c.offq, &r.k)
+			more := c.offq.FirstLocked() != nil
+			c.offq.Mu.Unlock()
+			if more { // pass the baton: another worker may start on the rest
+				select {
+				case c.offTok <- struct{}{}:
+				default:
+				}
+			}
+			r.wres = r.blocking()
+			r.hasWres = true
+			note := &r.k.Note
+			kick.Finish(c.k.Kick(&r.k), note, c)
+		}
+	}
+}
+
+// blocking is the syscall an offload worker makes for r.
+func (r *request) blocking() int64 {
+	for {
+		var n int
+		var e unix.Errno
+		switch r.op {
+		case core.OpFSync:
+			e = errno(unix.Fsync(r.fd))
+		case core.OpFDSync:
+			e = errno(unix.Fdatasync(r.fd))
+		default:
+			n, e = r.attempt(r.rwflags)
+		}
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return -int64(e)
+		}
+		return int64(n)
+	}
+}
+
+func errno(err error) unix.Errno {
+	if err == nil {
+		return 0
+	}
+	return err.(unix.Errno)
+}

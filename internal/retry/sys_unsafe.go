@@ -1,0 +1,43 @@
+package retry
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The request keeps its iovecs in an array it owns, so the syscalls below
+// take them as they are; x/sys's Preadv2 would build (and allocate) a new
+// array on every call.
+
+func preadv2(fd int, iov []unix.Iovec, off int64, flags int) (int, unix.Errno) {
+	return rwv(unix.SYS_PREADV2, fd, iov, off, flags)
+}
+
+func pwritev2(fd int, iov []unix.Iovec, off int64, flags int) (int, unix.Errno) {
+	return rwv(unix.SYS_PWRITEV2, fd, iov, off, flags)
+}
+
+func rwv(trap uintptr, fd int, iov []unix.Iovec, off int64, flags int) (int, unix.Errno) {
+	var p unsafe.Pointer
+	if len(iov) > 0 {
+		p = unsafe.Pointer(&iov[0])
+	}
+	// On 64-bit Linux pos_l carries the whole offset and pos_h is ignored;
+	// -1 means "the file position", which is what pipes and sockets need.
+	n, _, e := unix.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(len(iov)), uintptr(off), 0, uintptr(flags))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
+}
+
+// bufAddr is the address of the first byte of b, for O_DIRECT alignment.
+func bufAddr(b []byte) uintptr {
+	if cap(b) == 0 {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+func addPtr(p *byte, n int64) *byte { return (*byte)(unsafe.Add(unsafe.Pointer(p), n)) }
