@@ -138,11 +138,9 @@ func (p *Poller) loop() {
 			if r == nil {
 				continue // closed since; its events are stale
 			}
-			mask := ev.Events
-			if mask&(unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP) != 0 {
-				mask = 0 // wake every waiter: a read sees EOF, a write the error
-			}
-			r.Q.Wake(mask)
+			// An error or hang-up wakes every waiter: a read sees EOF, a
+			// write the error.
+			r.Q.Wake(ev.Events, unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP)
 		}
 	}
 }

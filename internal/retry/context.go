@@ -201,7 +201,7 @@ func (c *Context) prepare(i *core.Iocb, fi *fdInfo, sync bool) (*request, error)
 	c.stats.Submitted++
 	c.k.ResetLocked(&r.k)
 	c.linkActiveLocked(r)
-	r.nowait = p == pathInline && c.nowaitNo[devIno{fi.dev, fi.ino}]&dirBit(i.Op) == 0
+	r.nowait = p == pathPoll || p == pathInline && c.nowaitNo[devIno{fi.dev, fi.ino}]&dirBit(i.Op) == 0
 	c.k.Mu.Unlock()
 
 	r.iocb = i
@@ -222,6 +222,7 @@ func (c *Context) prepare(i *core.Iocb, fi *fdInfo, sync bool) (*request, error)
 	r.attempts = 0
 	r.hasWres = false
 	r.reg = nil
+	r.wakeMask = 0
 	if p != pathNone && p != pathSync && p != pathReady {
 		r.setIov(i)
 	} else {

@@ -58,6 +58,11 @@ type request struct {
 	wres    int64
 	hasWres bool
 
+	// wakeMask collects the readiness the wake callbacks saw, for OPPOLL:
+	// like the kernel's aio_poll_wake, a poll completes with the events
+	// that woke it even if a reader consumed them before the retry.
+	wakeMask uint32
+
 	// reg is the poller registration, made at the first wait.
 	reg *poller.Reg
 
@@ -73,6 +78,10 @@ type request struct {
 // run by a wait queue with its lock held.
 func (r *request) Wake(q *waitq.Queue, e *waitq.Entry, mask uint32) {
 	c, note := r.ctx, &r.k.Note // read before the kick: after it, r is not ours
+	// The entry is linked on q and q.Mu is held, so r cannot complete (that
+	// needs the entry unlinked) and its runner is not reading wakeMask (it
+	// reads it only after this kick, through ctx_lock).
+	r.wakeMask |= mask
 	a := c.k.Wake(q, &r.k)
 	kick.Finish(a, note, c)
 }

@@ -207,7 +207,9 @@ func (c *Context) retryPoll(r *request) (int64, bool) {
 		}
 		break
 	}
-	if rev := pfd[0].Revents & want; rev != 0 {
+	seen := int16(r.wakeMask)
+	r.wakeMask = 0
+	if rev := (pfd[0].Revents | seen) & want; rev != 0 {
 		return int64(uint16(rev)), false
 	}
 	return c.waitReady(r, r.events)

@@ -98,19 +98,20 @@ func (q *Queue) MaskLocked() uint32 {
 }
 
 // Wake calls the callback of every entry whose mask meets mask (every entry
-// if mask or its Mask is 0), with q.Mu held. Callbacks may unlink their own
-// entry and nothing else.
-func (q *Queue) Wake(mask uint32) {
+// if mask or its Mask is 0, or if mask has any of the bits in always: an
+// error or hang-up concerns every waiter), with q.Mu held. Callbacks may
+// unlink their own entry and nothing else.
+func (q *Queue) Wake(mask, always uint32) {
 	q.Mu.Lock()
-	q.WakeLocked(mask)
+	q.WakeLocked(mask, always)
 	q.Mu.Unlock()
 }
 
 // WakeLocked is Wake with q.Mu already held.
-func (q *Queue) WakeLocked(mask uint32) {
+func (q *Queue) WakeLocked(mask, always uint32) {
 	for e := q.head; e != nil; {
 		next := e.next
-		if mask == 0 || e.Mask == 0 || e.Mask&mask != 0 {
+		if mask == 0 || e.Mask == 0 || e.Mask&mask != 0 || mask&always != 0 {
 			e.W.Wake(q, e, mask)
 		}
 		e = next

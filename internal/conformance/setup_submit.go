@@ -1,0 +1,216 @@
+package conformance
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/kaio-go/kaio"
+	"golang.org/x/sys/unix"
+)
+
+var setupCases = []Case{
+	{"Setup/NonPositive", func(t *testing.T, e *Env) {
+		for _, nr := range []int{0, -1, -1 << 30} {
+			c, err := kaio.Setup(nr, e.Opts...)
+			if c != nil || !errors.Is(err, unix.EINVAL) {
+				t.Fatalf("Setup(%d) = %v, %v; want EINVAL", nr, c, err)
+			}
+		}
+	}},
+	{"Setup/EngineIsConcrete", func(t *testing.T, e *Env) {
+		c := e.Setup(1)
+		if c.Engine() == kaio.EngineAuto {
+			t.Fatal("Engine() reports auto, not the engine chosen")
+		}
+	}},
+}
+
+var submitCases = []Case{
+	{"Submit/RingFullCountsInFlight", func(t *testing.T, e *Env) {
+		const nr = 4
+		c := e.Setup(nr)
+		r, w := pipe(t)
+		bufs := make([][]byte, nr)
+		iocbs := make([]*kaio.Iocb, nr)
+		for i := range iocbs {
+			bufs[i] = make([]byte, 1)
+			iocbs[i] = &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: bufs[i], Data: uint64(i)}
+		}
+		submit(t, c, iocbs...)
+		extra := &kaio.Iocb{Op: kaio.OpNoop}
+		n, err := c.Submit(extra)
+		if n != 0 || !errors.Is(err, unix.EAGAIN) {
+			t.Fatalf("Submit past nrEvents in flight: %d, %v; want 0, EAGAIN", n, err)
+		}
+		unix.Write(w, make([]byte, nr))
+		reap(t, c, nr)
+		submit(t, c, extra)
+		reap(t, c, 1)
+	}},
+	{"Submit/RingFullCountsUnreaped", func(t *testing.T, e *Env) {
+		const nr = 3
+		c := e.Setup(nr)
+		iocbs := []*kaio.Iocb{{Op: kaio.OpNoop}, {Op: kaio.OpNoop}, {Op: kaio.OpNoop}, {Op: kaio.OpNoop}}
+		n, err := c.Submit(iocbs...)
+		if n != nr || !errors.Is(err, unix.EAGAIN) {
+			t.Fatalf("Submit of %d into %d: %d, %v; want %d, EAGAIN", len(iocbs), nr, n, err, nr)
+		}
+		// Completed but unreaped still hold their slots.
+		if n, err := c.Submit(iocbs[3]); n != 0 || !errors.Is(err, unix.EAGAIN) {
+			t.Fatalf("Submit with the ring full of unreaped events: %d, %v", n, err)
+		}
+		evs := reap(t, c, nr)
+		for i, ev := range evs {
+			if ev.Res != 0 || ev.Obj == nil {
+				t.Fatalf("event %d: %+v", i, ev)
+			}
+		}
+		submit(t, c, iocbs[3])
+		reap(t, c, 1)
+	}},
+	{"Submit/StopsAtFirstRefused", func(t *testing.T, e *Env) {
+		c := e.Setup(8)
+		good := &kaio.Iocb{Op: kaio.OpNoop, Data: 1}
+		bad := &kaio.Iocb{Op: kaio.Op(99), Data: 2}
+		after := &kaio.Iocb{Op: kaio.OpNoop, Data: 3}
+		n, err := c.Submit(good, bad, after)
+		if n != 1 || !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("Submit(good, bad, good) = %d, %v; want 1, EINVAL", n, err)
+		}
+		evs := reap(t, c, 1)
+		if evs[0].Data != 1 || evs[0].Obj != good {
+			t.Fatalf("event %+v, want the first iocb's", evs[0])
+		}
+		// The refused and the following iocbs were not taken: they can be
+		// submitted again.
+		submit(t, c, after)
+		reap(t, c, 1)
+	}},
+	{"Submit/Empty", func(t *testing.T, e *Env) {
+		c := e.Setup(1)
+		if n, err := c.Submit(); n != 0 || err != nil {
+			t.Fatalf("Submit() = %d, %v", n, err)
+		}
+	}},
+	{"Submit/Errnos", func(t *testing.T, e *Env) {
+		c := e.Setup(8)
+		f := tempFile(t, pattern(8192, 1), 0)
+		ro, err := os.Open(f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Close()
+		wo, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wo.Close()
+		const cfd = 1<<31 - 1 // never open: above any RLIMIT_NOFILE
+		buf := make([]byte, 512)
+		inflight := &kaio.Iocb{Op: kaio.OpPRead}
+		r, _ := pipe(t)
+		inflight.Fd, inflight.Buf = r, make([]byte, 1)
+		submit(t, c, inflight)
+		for _, tc := range []struct {
+			name string
+			iocb *kaio.Iocb
+			want unix.Errno
+		}{
+			{"nil iocb", nil, unix.EINVAL},
+			{"unknown op 4", &kaio.Iocb{Op: 4, Fd: fd(f)}, unix.EINVAL},
+			{"unknown op 99", &kaio.Iocb{Op: 99, Fd: fd(f)}, unix.EINVAL},
+			{"negative offset", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Offset: -1}, unix.EINVAL},
+			{"unknown flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Flags: 2}, unix.EINVAL},
+			{"unknown rw flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, RWFlags: 1 << 30}, unix.EINVAL},
+			{"rw flags on fsync", &kaio.Iocb{Op: kaio.OpFSync, Fd: fd(f), RWFlags: unix.RWF_DSYNC}, unix.EINVAL},
+			{"too many iovecs", &kaio.Iocb{Op: kaio.OpPReadv, Fd: fd(f), Iov: make([][]byte, 1025)}, unix.EINVAL},
+			{"closed fd", &kaio.Iocb{Op: kaio.OpPRead, Fd: cfd, Buf: buf}, unix.EBADF},
+			{"negative fd", &kaio.Iocb{Op: kaio.OpPWrite, Fd: -1, Buf: buf}, unix.EBADF},
+			{"fsync of closed fd", &kaio.Iocb{Op: kaio.OpFSync, Fd: cfd}, unix.EBADF},
+			{"poll of closed fd", &kaio.Iocb{Op: kaio.OpPoll, Fd: cfd, Events: unix.POLLIN}, unix.EBADF},
+			{"write to read-only fd", &kaio.Iocb{Op: kaio.OpPWrite, Fd: fd(ro), Buf: buf}, unix.EBADF},
+			{"writev to read-only fd", &kaio.Iocb{Op: kaio.OpPWritev, Fd: fd(ro), Iov: [][]byte{buf}}, unix.EBADF},
+			{"read from write-only fd", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(wo), Buf: buf}, unix.EBADF},
+			{"bad resfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: cfd}, unix.EBADF},
+			{"already in flight", inflight, unix.EINVAL},
+		} {
+			n, err := c.Submit(tc.iocb)
+			if n != 0 || !errors.Is(err, tc.want) {
+				t.Errorf("%s: Submit = %d, %v; want 0, %v", tc.name, n, err, tc.want)
+			}
+		}
+		if s := c.Stats(); s.InFlight != 1 {
+			t.Fatalf("refused iocbs left state behind: %+v", s)
+		}
+	}},
+	{"Submit/SameIocbTwiceInOneCall", func(t *testing.T, e *Env) {
+		c := e.Setup(4)
+		r, w := pipe(t)
+		io := &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: make([]byte, 1)}
+		n, err := c.Submit(io, io)
+		if n != 1 || !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("Submit(io, io) = %d, %v; want 1, EINVAL", n, err)
+		}
+		unix.Write(w, []byte{1})
+		reap(t, c, 1)
+		// Once completed it may be submitted again.
+		submit(t, c, io)
+		unix.Write(w, []byte{2})
+		reap(t, c, 1)
+	}},
+	{"Submit/InFlightOnOtherContext", func(t *testing.T, e *Env) {
+		a, b := e.Setup(2), e.Setup(2)
+		r, w := pipe(t)
+		io := &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: make([]byte, 1)}
+		submit(t, a, io)
+		if n, err := b.Submit(io); n != 0 || !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("Submit on a second context of an iocb in flight: %d, %v", n, err)
+		}
+		if err := b.Cancel(io); !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("Cancel on the wrong context: %v, want EINVAL", err)
+		}
+		unix.Write(w, []byte{1})
+		reap(t, a, 1)
+	}},
+	{"Submit/DirectAlignment", func(t *testing.T, e *Env) {
+		c := e.Setup(4)
+		f := directFile(t, 1<<16)
+		al := alignedBuf(8192, 4096)
+		for _, tc := range []struct {
+			name string
+			iocb *kaio.Iocb
+		}{
+			{"unaligned buffer", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: al[1:4097]}},
+			{"unaligned length", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: al[:100]}},
+			{"unaligned offset", &kaio.Iocb{Op: kaio.OpPWrite, Fd: fd(f), Buf: al[:4096], Offset: 3}},
+			{"unaligned iovec", &kaio.Iocb{Op: kaio.OpPReadv, Fd: fd(f), Iov: [][]byte{al[:4096], al[4096+1 : 4096+513]}}},
+		} {
+			if n, err := c.Submit(tc.iocb); n != 0 || !errors.Is(err, unix.EINVAL) {
+				t.Errorf("O_DIRECT %s: Submit = %d, %v; want EINVAL", tc.name, n, err)
+			}
+		}
+	}},
+}
+
+// directFile opens a file of size bytes with O_DIRECT, or skips.
+func directFile(t *testing.T, size int) *os.File {
+	t.Helper()
+	f := tempFile(t, pattern(size, 9), 0)
+	d, err := os.OpenFile(f.Name(), os.O_RDWR|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("O_DIRECT not supported here: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// alignedBuf returns n bytes aligned to align.
+func alignedBuf(n, align int) []byte {
+	b := make([]byte, n+align)
+	off := 0
+	for addr(b[off:])%uintptr(align) != 0 {
+		off++
+	}
+	return b[off : off+n : off+n]
+}
