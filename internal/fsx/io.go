@@ -1,0 +1,129 @@
+package fsx
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kaio-go/kaio"
+	"golang.org/x/sys/unix"
+)
+
+// rwPath is where reads and writes go (the C tool's fsx_rw): plain
+// syscalls, or a kaio context. Both return what C's call returns: the byte
+// count, and an error only when it is -1.
+type rwPath interface {
+	read(fd int, buf []byte, off int64, flags int) (int, error)
+	write(fd int, buf []byte, off int64, flags int) (int, error)
+	close()
+}
+
+// plainPath is the C tool's default: preadv2/pwritev2 with the op's RWF_
+// flags. Without flags it uses pread/pwrite, which the kernel runs through
+// the same code, and which costs no iovec.
+type plainPath struct{}
+
+func (plainPath) read(fd int, buf []byte, off int64, flags int) (int, error) {
+	if flags == 0 {
+		return retryEINTR(func() (int, error) { return unix.Pread(fd, buf, off) })
+	}
+	return retryEINTR(func() (int, error) { return unix.Preadv2(fd, [][]byte{buf}, off, flags) })
+}
+
+func (plainPath) write(fd int, buf []byte, off int64, flags int) (int, error) {
+	if flags == 0 {
+		return retryEINTR(func() (int, error) { return unix.Pwrite(fd, buf, off) })
+	}
+	return retryEINTR(func() (int, error) { return unix.Pwritev2(fd, [][]byte{buf}, off, flags) })
+}
+
+func (plainPath) close() {}
+
+// retryEINTR repeats a syscall the Go runtime's own signals interrupted
+// (a C program without signal handlers would not see them).
+func retryEINTR(call func() (int, error)) (int, error) {
+	for {
+		n, err := call()
+		if err != unix.EINTR {
+			if err != nil {
+				return -1, err
+			}
+			return n, nil
+		}
+	}
+}
+
+// kaioPath sends each read and write as one iocb through a kaio context
+// and waits for its event, as the C tool's -A did with libaio (1024
+// events, one io_submit, io_getevents(1, 1, 30 s)). A short transfer is
+// continued from where it stopped, as the C tool's -U did: engines may
+// legitimately return part of a buffered transfer.
+type kaioPath struct {
+	ctx    *kaio.Context
+	iocb   kaio.Iocb
+	events [1]kaio.Event
+	uring  bool
+}
+
+// aioQueue is the C tool's QSZ / URING_ENTRIES.
+const aioQueue = 1024
+
+// aioTimeout is the C tool's io_getevents timeout.
+const aioTimeout = 30 * time.Second
+
+func newKaioPath(e kaio.Engine) (*kaioPath, error) {
+	if e != kaio.EngineAuto {
+		for _, st := range kaio.Probe() {
+			if st.Engine == e && !st.Usable {
+				return nil, fmt.Errorf("not usable here: %s", st.Reason)
+			}
+		}
+	}
+	ctx, err := kaio.Setup(aioQueue, kaio.WithEngine(e))
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	return &kaioPath{ctx: ctx, uring: e == kaio.EngineURing}, nil
+}
+
+func (p *kaioPath) read(fd int, buf []byte, off int64, flags int) (int, error) {
+	return p.rw(kaio.OpPRead, fd, buf, off, flags)
+}
+
+func (p *kaioPath) write(fd int, buf []byte, off int64, flags int) (int, error) {
+	return p.rw(kaio.OpPWrite, fd, buf, off, flags)
+}
+
+func (p *kaioPath) rw(op kaio.Op, fd int, buf []byte, off int64, flags int) (int, error) {
+	// -A in the C tool dropped the RWF_ flags (libaio's io_prep_* have no
+	// place for them); -U passed them. Do the same, so -A and -U do what
+	// they did.
+	if !p.uring {
+		flags = 0
+	}
+	done := 0
+	for done < len(buf) {
+		p.iocb = kaio.Iocb{Op: op, Fd: fd, Buf: buf[done:], Offset: off + int64(done), RWFlags: flags}
+		if _, err := p.ctx.Submit(&p.iocb); err != nil {
+			return -1, fmt.Errorf("kaio submit: %w", err)
+		}
+		n, err := p.ctx.GetEvents(1, p.events[:], aioTimeout)
+		if err != nil {
+			return -1, fmt.Errorf("kaio getevents: %w", err)
+		}
+		if n != 1 {
+			return -1, fmt.Errorf("kaio getevents: no events available after %v", aioTimeout)
+		}
+		ev := p.events[0]
+		p.events[0] = kaio.Event{}
+		if ev.Res < 0 {
+			return -1, ev.Err()
+		}
+		if ev.Res == 0 {
+			break
+		}
+		done += int(ev.Res)
+	}
+	return done, nil
+}
+
+func (p *kaioPath) close() { p.ctx.Destroy() }
