@@ -1,0 +1,140 @@
+package core
+
+import "golang.org/x/sys/unix"
+
+// This file is the validation every engine does at Submit, before it takes
+// anything: the errnos of io_submit (EINVAL, EBADF) decided up front, so
+// that nothing is half submitted. The retry engine has its own copy with
+// path selection woven in; the kernel engines share this one.
+
+// FdInfo is what Submit learns about an fd, once per fd per Submit call: an
+// fd number may be closed and reused between calls, so nothing is kept
+// longer.
+type FdInfo struct {
+	Fd       int
+	Flags    int    // F_GETFL
+	Mode     uint32 // st_mode
+	Dev, Ino uint64
+	// O_DIRECT alignment (statx STATX_DIOALIGN, else 512); 0 unless O_DIRECT.
+	MemAlign, OffAlign uint32
+}
+
+// Reset forgets the cached fd.
+func (f *FdInfo) Reset() { f.Fd = -1 }
+
+// Seekable reports whether the fd has a file position (a regular file or a
+// block device); offsets of other fds are ignored.
+func (f *FdInfo) Seekable() bool {
+	t := f.Mode & unix.S_IFMT
+	return t == unix.S_IFREG || t == unix.S_IFBLK
+}
+
+// Direct reports O_DIRECT.
+func (f *FdInfo) Direct() bool { return f.Flags&unix.O_DIRECT != 0 }
+
+// CanRead reports whether the fd is open for reading.
+func (f *FdInfo) CanRead() bool {
+	return f.Flags&unix.O_PATH == 0 && f.Flags&unix.O_ACCMODE != unix.O_WRONLY
+}
+
+// CanWrite reports whether the fd is open for writing.
+func (f *FdInfo) CanWrite() bool {
+	return f.Flags&unix.O_PATH == 0 && f.Flags&unix.O_ACCMODE != unix.O_RDONLY
+}
+
+// LookFd fills f for fd: EBADF if it is not open.
+func LookFd(fd int, f *FdInfo) error {
+	if fd < 0 {
+		return unix.EBADF
+	}
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return unix.EBADF
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return unix.EBADF
+	}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: st.Dev, Ino: st.Ino}
+	if f.Direct() {
+		f.MemAlign, f.OffAlign = 512, 512
+		var sx unix.Statx_t
+		if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &sx); err == nil && sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
+			f.MemAlign, f.OffAlign = sx.Dio_mem_align, sx.Dio_offset_align
+		}
+	}
+	return nil
+}
+
+// KnownRWF are the preadv2/pwritev2 flags Linux defines today.
+const KnownRWF = unix.RWF_HIPRI | unix.RWF_DSYNC | unix.RWF_SYNC | unix.RWF_NOWAIT | unix.RWF_APPEND | 0x20 /* RWF_NOAPPEND */ | 0x40 /* RWF_ATOMIC */ | 0x80 /* RWF_DONTCACHE */
+
+// IovMax is UIO_MAXIOV.
+const IovMax = 1024
+
+// Check validates i as io_submit does, with the same errnos as the retry
+// engine, and without side effects. fi caches what was learnt about the last
+// fd (call fi.Reset before the first Check of a Submit); after a nil return
+// for an op with an fd (every op but NOOP), fi describes i.Fd.
+func Check(i *Iocb, fi *FdInfo) error {
+	if i == nil || !i.Op.Valid() || i.Flags&^FlagResFd != 0 {
+		return unix.EINVAL
+	}
+	rw := i.Op.Reads() || i.Op.Writes()
+	if rw && i.RWFlags&^KnownRWF != 0 || !rw && i.RWFlags != 0 {
+		return unix.EINVAL
+	}
+	if i.Op.Vectored() && len(i.Iov) > IovMax {
+		return unix.EINVAL
+	}
+	if i.Flags&FlagResFd != 0 {
+		if i.ResFd < 0 {
+			return unix.EBADF
+		}
+		if _, err := unix.FcntlInt(uintptr(i.ResFd), unix.F_GETFD, 0); err != nil {
+			return unix.EBADF
+		}
+	}
+	if i.Op == OpNoop {
+		return nil
+	}
+	if fi.Fd != i.Fd || fi.Fd < 0 {
+		if err := LookFd(i.Fd, fi); err != nil {
+			fi.Fd = -1
+			return err
+		}
+	}
+	switch {
+	case i.Op == OpPoll, i.Op == OpFSync, i.Op == OpFDSync:
+		return nil
+	case i.Op.Reads() && !fi.CanRead(), i.Op.Writes() && !fi.CanWrite():
+		return unix.EBADF
+	}
+	if !fi.Seekable() {
+		return nil
+	}
+	if i.Offset < 0 {
+		return unix.EINVAL
+	}
+	if fi.Direct() && !alignedDirect(i, fi) {
+		return unix.EINVAL
+	}
+	return nil
+}
+
+func alignedDirect(i *Iocb, fi *FdInfo) bool {
+	ma, oa := uintptr(fi.MemAlign), int64(fi.OffAlign)
+	if i.Offset%oa != 0 {
+		return false
+	}
+	ok := func(b []byte) bool { return BufAddr(b)%ma == 0 && int64(len(b))%oa == 0 }
+	if i.Op.Vectored() {
+		for _, b := range i.Iov {
+			if !ok(b) {
+				return false
+			}
+		}
+		return true
+	}
+	return ok(i.Buf)
+}

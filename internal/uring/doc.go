@@ -1,0 +1,45 @@
+// Package uring is kaio's io_uring engine: the kernel does the I/O, through
+// raw io_uring_setup/io_uring_enter/io_uring_register syscalls and rings
+// mapped into the process (no cgo, no liburing).
+//
+// Mapping of kaio's ops: PREAD/PWRITE → IORING_OP_READ/WRITE, PREADV/PWRITEV
+// → IORING_OP_READV/WRITEV, FSYNC/FDSYNC → IORING_OP_FSYNC (with
+// IORING_FSYNC_DATASYNC), POLL → IORING_OP_POLL_ADD, NOOP → IORING_OP_NOP.
+// Cancel sends IORING_OP_ASYNC_CANCEL and waits for its answer: 0 → nil (the
+// request ends with -ECANCELED), -EALREADY → EAGAIN (it is running in an
+// io-wq worker and will end with its real result), -ENOENT → EINVAL (it
+// completed already).
+//
+// Completions. The kernel's CQ ring is drained into a user-space ring of
+// exactly nrEvents events (the kernel rounds its rings up to powers of two,
+// so capacity is counted here: requests in flight plus events unreaped never
+// exceed nrEvents, and Submit says EAGAIN beyond). Draining is what
+// completes a request: its iocb claim is released, its buffers unpinned, its
+// event posted, and its eventfd (FlagResFd, which io_uring has no per-request
+// form of) signalled, once, after the event is visible. While requests with
+// an eventfd are in flight a reaper goroutine waits for their completions,
+// so that the eventfd is signalled without anyone calling GetEvents.
+//
+// Waiting. At most one goroutine at a time waits inside io_uring_enter
+// (IORING_ENTER_GETEVENTS, min_complete 1, with an IORING_ENTER_EXT_ARG
+// timeout when the kernel has it, else poll(2) on the ring fd): it is the
+// kernel waiter, and only it drains the CQ while it exists, so a completion
+// it waits for can never be taken from under it. Other waiters (GetEvents,
+// Do, Cancel, Destroy) sleep on a channel and are woken by its drains; when
+// it leaves it wakes them all and one takes its place. To end its sleep
+// early (Destroy, a cancelled context.Context) kaio posts an IORING_OP_NOP.
+//
+// Do uses no ring slot: it submits the request with a private tag, does not
+// count it against nrEvents, and waits for that one completion.
+//
+// Memory: buffers and iovec arrays are pinned (runtime.Pinner) and referenced
+// from the request from submission until the CQE is drained; Destroy cancels
+// everything and waits for every CQE before it unmaps the rings and closes
+// the ring fd (closing it with requests in flight would let the kernel finish
+// them in the background, after the buffers were handed back).
+//
+// Lock order:
+//
+//	Context.smu   (the SQ ring: tail, SQEs, submission)
+//	  → Context.mu  (accounting, the user ring, waiters, the CQ head)
+package uring
