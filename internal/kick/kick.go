@@ -115,6 +115,30 @@ type Ctx struct {
 // Kicks returns the number of effective kicks. Hold Mu.
 func (c *Ctx) KicksLocked() uint64 { return c.kicks }
 
+// Snapshot is a request's protocol state, for the schedule explorer's
+// checks (internal/explore) and tests.
+type Snapshot struct {
+	Gen                                                          uint64
+	Linked, Owed, Busy, Kicked, Cancelled, Running, Queued, Done bool
+}
+
+// SnapshotLocked returns r's state. Hold Mu (or be the explorer between
+// steps, when every goroutine of the protocol is stopped).
+func (r *Req) SnapshotLocked() Snapshot {
+	return Snapshot{Gen: r.gen, Linked: r.Wait.Queue() != nil, Owed: r.owed, Busy: r.busy, Kicked: r.kicked,
+		Cancelled: r.cancelled, Running: r.running, Queued: r.queued, Done: r.done}
+}
+
+// RunListLocked appends the run list to dst, at most max requests (so that
+// a corrupt, cyclic list cannot loop). Hold Mu, as for SnapshotLocked.
+func (c *Ctx) RunListLocked(dst []*Req, max int) []*Req {
+	for r := c.runHead; r != nil && max > 0; r = r.next {
+		dst = append(dst, r)
+		max--
+	}
+	return dst
+}
+
 // Reset prepares r for a new incarnation. Hold Mu (or own r exclusively).
 func (c *Ctx) ResetLocked(r *Req) {
 	if invariants.Enabled {
@@ -323,6 +347,22 @@ func (c *Ctx) Run(r *Req, ops Ops) Action {
 		return None
 	}
 	return c.EndWait(r)
+}
+
+// RunFirst is Run for a request's first iteration, on the submitter's
+// goroutine, right after ResetLocked marked it running. It skips Begin's
+// critical section (nothing can have kicked a request that never waited,
+// and a Cancel that comes in between is seen by LinkWait, which refuses to
+// wait, or by the next iteration), and it leaves completion to the caller,
+// which posts a batch of first-iteration results under one lock: when done
+// is true the caller must Complete r with res. Otherwise the returned
+// action is EndWait's.
+func (c *Ctx) RunFirst(r *Req, ops Ops) (res int64, done bool, a Action) {
+	res, wait := ops.Retry(r)
+	if !wait {
+		return res, true, None
+	}
+	return 0, false, c.EndWait(r)
 }
 
 // PopLocked takes the request at the head of the run list, or nil.

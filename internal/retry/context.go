@@ -128,109 +128,6 @@ func (c *Context) initRequest(r *request, i int) {
 	r.iovStore = make([]unix.Iovec, 0, 1)
 }
 
-// Submit implements core.Backend.
-func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
-	var fi fdInfo
-	fi.fd = -1
-	for n, i := range iocbs {
-		if err := c.submitOne(i, &fi); err != nil {
-			return n, err
-		}
-	}
-	return len(iocbs), nil
-}
-
-func (c *Context) submitOne(i *core.Iocb, fi *fdInfo) error {
-	r, err := c.prepare(i, fi, false)
-	if err != nil {
-		return err
-	}
-	kick.Finish(c.k.Run(&r.k, c), &r.k.Note, c)
-	return nil
-}
-
-// prepare validates i, reserves a ring slot (unless sync) and returns a
-// request set up and marked running, ready for its first iteration.
-func (c *Context) prepare(i *core.Iocb, fi *fdInfo, sync bool) (*request, error) {
-	if i == nil {
-		return nil, unix.EINVAL
-	}
-	var p path
-	if err := c.check(i, fi, &p); err != nil {
-		return nil, err
-	}
-	c.k.Mu.Lock()
-	if c.dead {
-		c.k.Mu.Unlock()
-		return nil, unix.EINVAL
-	}
-	var r *request
-	if sync {
-		r = c.freeSync
-		if r == nil {
-			r = &request{sync: true}
-			c.initRequest(r, -1)
-			r.k.Sync = true
-			r.k.Note.Init()
-		} else {
-			c.freeSync = r.nextFree
-		}
-	} else {
-		if c.reserved >= c.nr {
-			c.k.Mu.Unlock()
-			return nil, unix.EAGAIN
-		}
-		r = c.free
-		c.free = r.nextFree
-	}
-	if !i.Take(&r.claim) {
-		r.nextFree = c.free
-		if sync {
-			r.nextFree = c.freeSync
-			c.freeSync = r
-		} else {
-			c.free = r
-		}
-		c.k.Mu.Unlock()
-		return nil, unix.EINVAL // already in flight
-	}
-	if !sync {
-		c.reserved++
-	}
-	c.inflight++
-	c.stats.Submitted++
-	c.k.ResetLocked(&r.k)
-	c.linkActiveLocked(r)
-	r.nowait = p == pathPoll || p == pathInline && c.nowaitNo[devIno{fi.dev, fi.ino}]&dirBit(i.Op) == 0
-	c.k.Mu.Unlock()
-
-	r.iocb = i
-	r.op = i.Op
-	r.path = p
-	r.fd = i.Fd
-	r.rwflags = i.RWFlags &^ unix.RWF_NOWAIT
-	r.userWait = i.RWFlags&unix.RWF_NOWAIT != 0
-	r.events = i.Events
-	r.resfd = -1
-	if i.Flags&core.FlagResFd != 0 {
-		r.resfd = i.ResFd
-	}
-	r.seekable = fi.fd == i.Fd && fi.seekable()
-	r.devino = devIno{fi.dev, fi.ino}
-	r.pos = i.Offset
-	r.done = 0
-	r.attempts = 0
-	r.hasWres = false
-	r.reg = nil
-	r.wakeMask = 0
-	if p != pathNone && p != pathSync && p != pathReady {
-		r.setIov(i)
-	} else {
-		r.iov, r.left = nil, 0
-	}
-	return r, nil
-}
-
 func dirBit(op core.Op) uint8 {
 	if op.Writes() {
 		return 2
@@ -265,9 +162,9 @@ const knownRWF = unix.RWF_HIPRI | unix.RWF_DSYNC | unix.RWF_SYNC | unix.RWF_NOWA
 // iovMax is UIO_MAXIOV.
 const iovMax = 1024
 
-// check validates an iocb as io_submit does, without side effects, and
+// classify validates an iocb as io_submit does, without side effects, and
 // chooses its path. fi caches what was learnt about the last fd.
-func (c *Context) check(i *core.Iocb, fi *fdInfo, p *path) error {
+func (c *Context) classify(i *core.Iocb, fi *fdInfo, p *path) error {
 	if !i.Op.Valid() || i.Flags&^core.FlagResFd != 0 {
 		return unix.EINVAL
 	}
@@ -291,6 +188,11 @@ func (c *Context) check(i *core.Iocb, fi *fdInfo, p *path) error {
 		if err := lookFd(i.Fd, fi); err != nil {
 			fi.fd = -1
 			return err
+		}
+		if fi.seekable() {
+			c.k.Mu.Lock()
+			fi.nowaitNo = c.nowaitNo[devIno{fi.dev, fi.ino}]
+			c.k.Mu.Unlock()
 		}
 	}
 	switch {
@@ -339,16 +241,54 @@ func alignedDirect(i *core.Iocb, fi *fdInfo) bool {
 }
 
 // Complete implements kick.Ops: it posts r's event (under ctx_lock), then
-// wakes reapers and signals the eventfd after unlocking.
+// signals the eventfd after unlocking.
 func (c *Context) Complete(kr *kick.Req, res int64) {
 	r := kr.Owner.(*request)
+	c.release(r)
+	c.k.Mu.Lock()
+	resfd := c.finishLocked(r, res)
+	c.wakeReapersLocked()
+	c.k.Mu.Unlock()
+	signalResFd(resfd)
+}
+
+// completeBatch is Complete for requests that finished their first
+// iteration in one Submit call: one critical section for all of them.
+func (c *Context) completeBatch(reqs []*request, res []int64) {
+	if len(reqs) == 0 {
+		return
+	}
+	var resfds [batchMax]int
+	for _, r := range reqs {
+		c.release(r)
+	}
+	c.k.Mu.Lock()
+	for j, r := range reqs {
+		resfds[j] = c.finishLocked(r, res[j])
+	}
+	c.wakeReapersLocked()
+	c.k.Mu.Unlock()
+	for _, fd := range resfds[:len(reqs)] {
+		signalResFd(fd)
+	}
+}
+
+// release gives back what a finished request holds outside the context's
+// lists (its poller registration). The request is still running: ours.
+func (c *Context) release(r *request) {
 	if r.reg != nil {
 		c.poll.Close(r.reg)
 		r.reg = nil
 	}
+}
+
+// finishLocked is aio_complete under ctx_lock: the request is done, its
+// iocb free, its event in the ring (or, for Do, in r.result). It returns the
+// eventfd to signal after unlocking, or -1. After the lock is released the
+// request may be reused at once.
+func (c *Context) finishLocked(r *request, res int64) int {
 	iocb, resfd := r.iocb, r.resfd
-	c.k.Mu.Lock()
-	c.k.DoneLocked(kr)
+	c.k.DoneLocked(&r.k)
 	c.unlinkActiveLocked(r)
 	iocb.Release(&r.claim)
 	r.iocb = nil
@@ -368,15 +308,17 @@ func (c *Context) Complete(kr *kick.Req, res int64) {
 		c.count++
 		r.nextFree = c.free
 		c.free = r
-		c.wakeReapersLocked()
 	}
 	if c.dead && c.inflight == 0 {
 		close(c.idle)
 	}
-	c.k.Mu.Unlock()
-	if resfd >= 0 {
-		var one = [8]byte{1}
-		unix.Write(resfd, one[:]) // eventfd counters are host-endian; amd64 and arm64 are little
+	return resfd
+}
+
+func signalResFd(fd int) {
+	if fd >= 0 {
+		var one = [8]byte{1} // eventfd counters are host-endian: amd64 and arm64 are little
+		unix.Write(fd, one[:])
 	}
 }
 

@@ -12,6 +12,8 @@ type fdInfo struct {
 	dev, ino uint64
 	// O_DIRECT alignment (statx STATX_DIOALIGN); 0 when unknown.
 	memAlign, offAlign uint32
+	// nowaitNo: the context's record of RWF_NOWAIT refusals for this file.
+	nowaitNo uint8
 }
 
 func (f *fdInfo) seekable() bool {

@@ -68,9 +68,9 @@ func (r *request) account(n int64) (int64, bool) {
 
 func (r *request) attempt(flags int) (int, unix.Errno) {
 	if r.op.Reads() {
-		return preadv2(r.fd, r.iov, r.off(), flags)
+		return preadv2(r.fd, r.iov, r.off(), flags, r.left)
 	}
-	return pwritev2(r.fd, r.iov, r.off(), flags)
+	return pwritev2(r.fd, r.iov, r.off(), flags, r.left)
 }
 
 // retryFile is the regular-file retry: RWF_NOWAIT attempts until done, a
@@ -144,9 +144,9 @@ func (c *Context) retryStream(r *request) (int64, bool) {
 		var n int
 		var e unix.Errno
 		if r.op.Reads() {
-			n, e = preadv2(fd, r.iov, -1, flags)
+			n, e = preadv2(fd, r.iov, -1, flags, r.left)
 		} else {
-			n, e = pwritev2(fd, r.iov, -1, flags)
+			n, e = pwritev2(fd, r.iov, -1, flags, r.left)
 		}
 		switch e {
 		case 0:

@@ -1,0 +1,179 @@
+package retry
+
+import (
+	"github.com/kaio-go/kaio/internal/core"
+	"github.com/kaio-go/kaio/internal/kick"
+	"golang.org/x/sys/unix"
+)
+
+// batchMax bounds how many iocbs Submit takes under one acquisition of
+// ctx_lock: it validates a batch without the lock, reserves its slots in one
+// critical section, runs each first iteration, and posts the ones that
+// completed inline in one more.
+const batchMax = 64
+
+// plan is what validation decided for one iocb.
+type plan struct {
+	path     path
+	seekable bool
+	nowait   bool
+	devino   devIno
+}
+
+// check validates i and plans its first iteration. fi caches what was
+// learnt about the last fd.
+func (c *Context) check(i *core.Iocb, fi *fdInfo, pl *plan) error {
+	if i == nil {
+		return unix.EINVAL
+	}
+	*pl = plan{}
+	if err := c.classify(i, fi, &pl.path); err != nil {
+		return err
+	}
+	if pl.path != pathNone && fi.fd == i.Fd {
+		pl.seekable = fi.seekable()
+		pl.devino = devIno{fi.dev, fi.ino}
+		pl.nowait = pl.path == pathPoll || pl.path == pathInline && fi.nowaitNo&dirBit(i.Op) == 0
+	}
+	return nil
+}
+
+// Submit implements core.Backend.
+func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
+	var fi fdInfo
+	fi.fd = -1
+	var plans [batchMax]plan
+	var reqs [batchMax]*request
+	var results [batchMax]int64
+	n := 0
+	for n < len(iocbs) {
+		chunk := iocbs[n:min(len(iocbs), n+batchMax)]
+		ok := 0
+		var err error
+		for ; ok < len(chunk); ok++ {
+			if err = c.check(chunk[ok], &fi, &plans[ok]); err != nil {
+				break
+			}
+		}
+		got, rerr := c.reserve(chunk[:ok], reqs[:ok], false)
+		if rerr != nil {
+			err = rerr
+		}
+		// First iterations, on this goroutine; those that finish are
+		// posted together below.
+		done := 0
+		for j := 0; j < got; j++ {
+			r := reqs[j]
+			r.setup(chunk[j], &plans[j])
+			res, fin, a := c.k.RunFirst(&r.k, c)
+			if fin {
+				reqs[done], results[done] = r, res
+				done++
+			}
+			kick.Finish(a, &r.k.Note, c)
+		}
+		c.completeBatch(reqs[:done], results[:done])
+		n += got
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// reserve takes a request and a ring slot (unless sync) for each iocb, in
+// one critical section, and marks each request running. It stops at the
+// first it cannot take: EINVAL (context destroyed, iocb already in
+// flight), EAGAIN (ring full).
+func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, error) {
+	if len(iocbs) == 0 {
+		return 0, nil
+	}
+	c.k.Mu.Lock()
+	defer c.k.Mu.Unlock()
+	if c.dead {
+		return 0, unix.EINVAL
+	}
+	for j, i := range iocbs {
+		var r *request
+		if sync {
+			r = c.freeSync
+			if r == nil {
+				r = &request{sync: true}
+				c.initRequest(r, -1)
+				r.k.Sync = true
+				r.k.Note.Init()
+			} else {
+				c.freeSync = r.nextFree
+			}
+		} else {
+			if c.reserved >= c.nr {
+				return j, unix.EAGAIN
+			}
+			r = c.free
+			c.free = r.nextFree
+		}
+		if !i.Take(&r.claim) {
+			if sync {
+				r.nextFree, c.freeSync = c.freeSync, r
+			} else {
+				r.nextFree, c.free = c.free, r
+			}
+			return j, unix.EINVAL // already in flight
+		}
+		if !sync {
+			c.reserved++
+		}
+		c.inflight++
+		c.stats.Submitted++
+		r.iocb = i
+		c.k.ResetLocked(&r.k)
+		c.linkActiveLocked(r)
+		reqs[j] = r
+	}
+	return len(iocbs), nil
+}
+
+// setup copies what the request needs from its iocb. The request is
+// running and not yet visible to wakers, so no lock is needed.
+func (r *request) setup(i *core.Iocb, pl *plan) {
+	r.op = i.Op
+	r.path = pl.path
+	r.fd = i.Fd
+	r.rwflags = i.RWFlags &^ unix.RWF_NOWAIT
+	r.userWait = i.RWFlags&unix.RWF_NOWAIT != 0
+	r.events = i.Events
+	r.resfd = -1
+	if i.Flags&core.FlagResFd != 0 {
+		r.resfd = i.ResFd
+	}
+	r.seekable = pl.seekable
+	r.nowait = pl.nowait
+	r.devino = pl.devino
+	r.pos = i.Offset
+	r.done = 0
+	r.attempts = 0
+	r.hasWres = false
+	r.reg = nil
+	r.wakeMask = 0
+	switch pl.path {
+	case pathNone, pathSync, pathReady:
+		r.iov, r.left = nil, 0
+	default:
+		r.setIov(i)
+	}
+}
+
+// prepare is check, reserve and setup for one sync iocb (Do).
+func (c *Context) prepare(i *core.Iocb, fi *fdInfo, sync bool) (*request, error) {
+	var pl plan
+	if err := c.check(i, fi, &pl); err != nil {
+		return nil, err
+	}
+	var reqs [1]*request
+	if _, err := c.reserve([]*core.Iocb{i}, reqs[:], sync); err != nil {
+		return nil, err
+	}
+	reqs[0].setup(i, &pl)
+	return reqs[0], nil
+}
