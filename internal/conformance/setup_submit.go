@@ -132,7 +132,8 @@ var submitCases = []Case{
 			{"write to read-only fd", &kaio.Iocb{Op: kaio.OpPWrite, Fd: fd(ro), Buf: buf}, unix.EBADF},
 			{"writev to read-only fd", &kaio.Iocb{Op: kaio.OpPWritev, Fd: fd(ro), Iov: [][]byte{buf}}, unix.EBADF},
 			{"read from write-only fd", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(wo), Buf: buf}, unix.EBADF},
-			{"bad resfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: cfd}, unix.EBADF},
+			{"closed resfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: cfd}, unix.EBADF},
+			{"resfd not an eventfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: fd(f)}, unix.EINVAL},
 			{"already in flight", inflight, unix.EINVAL},
 		} {
 			n, err := c.Submit(tc.iocb)

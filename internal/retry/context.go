@@ -175,10 +175,11 @@ func (c *Context) classify(i *core.Iocb, fi *fdInfo, p *path) error {
 	if i.Op.Vectored() && len(i.Iov) > iovMax {
 		return unix.EINVAL
 	}
-	if i.Flags&core.FlagResFd != 0 {
-		if _, err := unix.FcntlInt(uintptr(i.ResFd), unix.F_GETFD, 0); err != nil || i.ResFd < 0 {
-			return unix.EBADF
+	if i.Flags&core.FlagResFd != 0 && i.ResFd != fi.resfd {
+		if err := checkEventfd(i.ResFd); err != nil {
+			return err
 		}
+		fi.resfd = i.ResFd
 	}
 	if i.Op == core.OpNoop {
 		*p = pathNone
@@ -414,8 +415,7 @@ func (c *Context) requestOf(cl *core.Claim) *request {
 
 // Do implements core.Backend: a sync kiocb on the caller's goroutine.
 func (c *Context) Do(i *core.Iocb) core.Event {
-	var fi fdInfo
-	fi.fd = -1
+	fi := fdInfo{fd: -1, resfd: -1}
 	r, err := c.prepare(i, &fi, true)
 	if err != nil {
 		ev := core.Event{Res: -int64(err.(unix.Errno))}

@@ -40,8 +40,7 @@ func (c *Context) check(i *core.Iocb, fi *fdInfo, pl *plan) error {
 
 // Submit implements core.Backend.
 func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
-	var fi fdInfo
-	fi.fd = -1
+	fi := fdInfo{fd: -1, resfd: -1}
 	var plans [batchMax]plan
 	var reqs [batchMax]*request
 	var results [batchMax]int64
