@@ -3,9 +3,12 @@ package kaio
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/kaio-go/kaio/internal/core"
+	"github.com/kaio-go/kaio/internal/native"
 	"github.com/kaio-go/kaio/internal/retry"
+	"github.com/kaio-go/kaio/internal/uring"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,7 +51,9 @@ type EngineStatus struct {
 	Err    error  // the errno behind Reason, if one (ENOSYS, EPERM, ENOMEM, ...)
 }
 
-// Probe reports, for each concrete engine, whether it works here.
+// Probe reports, for each concrete engine, whether it works here. Each
+// kernel engine is tried for real: a ring is set up, asked for the opcodes
+// kaio needs, and entered once.
 func Probe() []EngineStatus {
 	return []EngineStatus{
 		{Engine: EngineRetry, Usable: true},
@@ -57,27 +62,57 @@ func Probe() []EngineStatus {
 	}
 }
 
-func probeURing() EngineStatus {
-	return EngineStatus{Engine: EngineURing, Reason: "not built yet", Err: unix.ENOSYS}
-}
-
-func probeNative() EngineStatus {
-	return EngineStatus{Engine: EngineNative, Reason: "not built yet", Err: unix.ENOSYS}
-}
-
-func autoEngine() Engine {
-	if probeURing().Usable {
-		return EngineURing
+// probeURing and probeNative are variables so that a test can make a probe
+// fail and watch auto fall back.
+var (
+	probeURing = func() EngineStatus {
+		st := uring.Probe()
+		return EngineStatus{Engine: EngineURing, Usable: st.Usable, Reason: st.Reason, Err: st.Err}
 	}
-	return EngineRetry
+	probeNative = func() EngineStatus {
+		st := native.Probe()
+		return EngineStatus{Engine: EngineNative, Usable: st.Usable, Reason: st.Reason, Err: st.Err}
+	}
+)
+
+// auto remembers what autoEngine chose: probing sets up a ring, which is
+// not worth doing at every Setup.
+var auto struct {
+	sync.Mutex
+	done bool
+	e    Engine
+}
+
+// autoEngine is EngineAuto's choice: uring when its probe says usable, else
+// retry.
+func autoEngine() Engine {
+	auto.Lock()
+	defer auto.Unlock()
+	if !auto.done {
+		auto.e = EngineRetry
+		if probeURing().Usable {
+			auto.e = EngineURing
+		}
+		auto.done = true
+	}
+	return auto.e
+}
+
+// resetAuto forgets autoEngine's choice (tests).
+func resetAuto() {
+	auto.Lock()
+	auto.done = false
+	auto.Unlock()
 }
 
 func newBackend(e Engine, nr int, cfg *config) (core.Backend, error) {
 	switch e {
 	case EngineRetry:
 		return retry.New(nr, retry.Config{Workers: cfg.workers})
-	case EngineURing, EngineNative:
-		return nil, unix.ENOSYS
+	case EngineURing:
+		return uring.New(nr)
+	case EngineNative:
+		return native.New(nr)
 	}
 	return nil, unix.EINVAL
 }

@@ -1,6 +1,10 @@
 package core
 
-import "golang.org/x/sys/unix"
+import (
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
 
 // This file is the validation every engine does at Submit, before it takes
 // anything: the errnos of io_submit (EINVAL, EBADF) decided up front, so
@@ -17,10 +21,12 @@ type FdInfo struct {
 	Dev, Ino uint64
 	// O_DIRECT alignment (statx STATX_DIOALIGN, else 512); 0 unless O_DIRECT.
 	MemAlign, OffAlign uint32
+	// ResFd is the last Iocb.ResFd found to be an eventfd, or -1.
+	ResFd int
 }
 
-// Reset forgets the cached fd.
-func (f *FdInfo) Reset() { f.Fd = -1 }
+// Reset forgets the cached fds.
+func (f *FdInfo) Reset() { f.Fd, f.ResFd = -1, -1 }
 
 // Seekable reports whether the fd has a file position (a regular file or a
 // block device); offsets of other fds are ignored.
@@ -55,7 +61,7 @@ func LookFd(fd int, f *FdInfo) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return unix.EBADF
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: st.Dev, Ino: st.Ino}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: st.Dev, Ino: st.Ino, ResFd: f.ResFd}
 	if f.Direct() {
 		f.MemAlign, f.OffAlign = 512, 512
 		var sx unix.Statx_t
@@ -87,13 +93,11 @@ func Check(i *Iocb, fi *FdInfo) error {
 	if i.Op.Vectored() && len(i.Iov) > IovMax {
 		return unix.EINVAL
 	}
-	if i.Flags&FlagResFd != 0 {
-		if i.ResFd < 0 {
-			return unix.EBADF
+	if i.Flags&FlagResFd != 0 && (i.ResFd != fi.ResFd || i.ResFd < 0) {
+		if err := CheckEventfd(i.ResFd); err != nil {
+			return err
 		}
-		if _, err := unix.FcntlInt(uintptr(i.ResFd), unix.F_GETFD, 0); err != nil {
-			return unix.EBADF
-		}
+		fi.ResFd = i.ResFd
 	}
 	if i.Op == OpNoop {
 		return nil
@@ -137,4 +141,25 @@ func alignedDirect(i *Iocb, fi *FdInfo) bool {
 		return true
 	}
 	return ok(i.Buf)
+}
+
+// CheckEventfd is the kernel's eventfd_ctx_fdget: EBADF if fd is not open,
+// EINVAL if it is not an eventfd (signalling some other file would write
+// eight bytes into it). Without /proc it can only check that fd is open.
+func CheckEventfd(fd int) error {
+	if fd < 0 {
+		return unix.EBADF
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return unix.EBADF
+	}
+	var b [32]byte
+	n, err := unix.Readlink("/proc/self/fd/"+strconv.Itoa(fd), b[:])
+	if err != nil {
+		return nil
+	}
+	if string(b[:n]) != "anon_inode:[eventfd]" {
+		return unix.EINVAL
+	}
+	return nil
 }

@@ -32,14 +32,14 @@ type Context struct {
 	freeSync  *request
 	syncs     []*request // sync requests by index; only grows
 	events    []core.Event
-	head      int // next event to reap
-	count     int // events in events
+	head      int     // next event to reap
+	count     int     // events in events
 	waiters   *waiter // sleeping on their channel
 	kw        *waiter // the waiter inside io_uring_enter, or nil
 	freeW     *waiter
 	resub     *request // stream writes waiting for their next SQE
 	resfdReqs int      // requests in flight with an eventfd to signal
-	reaping   bool // the eventfd reaper goroutine runs
+	reaping   bool     // the eventfd reaper goroutine runs
 	stats     core.Stats
 	wg        sync.WaitGroup // the reaper
 }

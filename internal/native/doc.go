@@ -1,0 +1,48 @@
+// Package native is kaio's Linux AIO engine: io_setup, io_submit,
+// io_cancel, io_getevents and io_destroy through golang.org/x/sys/unix, with
+// completions reaped from the kernel's aio_ring in user space whenever its
+// header carries the magic 0xa10a10a1 (io_getevents without waiting
+// otherwise).
+//
+// What Linux AIO does asynchronously, and what kaio does about the rest:
+//   - Only O_DIRECT reads and writes are truly asynchronous. Buffered I/O
+//     on a regular file is done synchronously inside io_submit: Submit
+//     returns when the data was copied (or read from disk). kaio documents
+//     this and does not hide it; use the uring or retry engine for buffered
+//     I/O that must not block the submitter.
+//   - FSYNC/FDSYNC run in a kernel workqueue (Linux 4.18+).
+//   - POLL (IOCB_CMD_POLL) needs Linux 4.18+.
+//   - NOOP (IOCB_CMD_NOOP) was never implemented by the kernel (io_submit
+//     refuses it with EINVAL): kaio completes it in user space at Submit.
+//   - Pipes, sockets, eventfds and ttys: a read or write through AIO
+//     blocks in io_submit (blocking fd) or fails with EAGAIN (non-blocking
+//     fd). kaio instead submits an IOCB_CMD_POLL for readiness and, when
+//     it completes, does the transfer itself with preadv2/pwritev2
+//     (RWF_NOWAIT); EAGAIN polls again, and a write goes on until all is
+//     written, as with the retry engine.
+//   - Cancel: the kernel cancels only polls (io_cancel finds nothing else,
+//     EINVAL). Cancel answers nil for a poll or a stream waiting for
+//     readiness (its event comes as -ECANCELED) and EAGAIN for file I/O in
+//     progress, which ends with its real result.
+//
+// Notification: every iocb carries IOCB_FLAG_RESFD with the context's own
+// eventfd, so that one fd wakes the goroutine waiting for completions (in
+// ppoll, with the GetEvents timeout). A user's FlagResFd eventfd is
+// signalled by kaio when it reaps the completion, once, after the event is
+// visible; while such requests are in flight a reaper goroutine does that
+// reaping, so that nobody needs to call GetEvents for it.
+//
+// Capacity is counted here: the kernel rounds its ring up (and doubles it),
+// kaio keeps in flight plus unreaped at nrEvents exactly. Do uses no slot:
+// its iocb goes to the same kernel context, tagged as private, and the
+// caller waits for that completion.
+//
+// Memory: the kernel iocb, the iovec array and the buffers are pinned
+// (runtime.Pinner) from io_submit until the completion is reaped; Destroy
+// cancels what it can, waits for every completion, then calls io_destroy.
+//
+// Lock order:
+//
+//	Context.smu (read-held by Submit and Do, held by Destroy)
+//	  → Context.mu (everything else)
+package native

@@ -1,0 +1,397 @@
+package native
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/kaio-go/kaio/internal/core"
+	"golang.org/x/sys/unix"
+)
+
+// waiter is a goroutine waiting for something completions will bring: events
+// (GetEvents), one request (Do, Cancel), no eventfd request in flight (the
+// reaper), or nothing pending at all (Destroy). Waiters are reused, with
+// their channel and timer, so that a steady reaper allocates nothing.
+type waiter struct {
+	ch    chan struct{} // capacity 1: a wake-up is never lost nor blocks
+	timer *time.Timer
+
+	// What the waiter waits for; guarded by Context.mu.
+	need    int      // GetEvents: events in the user ring
+	req     *request // Do, Cancel: this request done
+	destroy bool     // Destroy: nothing pending, nobody in the kernel
+	reaper  bool     // the eventfd reaper: no eventfd request in flight
+
+	// ts is the kernel waiter's ppoll timeout.
+	ts unix.Timespec
+
+	next, prev *waiter // Context.waiters or Context.freeW; guarded by mu
+}
+
+// readyLocked reports whether w's wait is over. Hold mu.
+func (c *Context) readyLocked(w *waiter) bool {
+	switch {
+	case w.req != nil:
+		return w.req.done
+	case w.destroy:
+		return c.pending == 0 && (c.kw == nil || c.kw == w)
+	case w.reaper:
+		return c.resfdReqs == 0 || c.dead
+	}
+	return c.count >= w.need || c.dead
+}
+
+// waitLocked sleeps until w is ready, deadline passes (zero: never) or done
+// is closed, and reports whether it stopped for the deadline or done. It is
+// called and returns with mu held.
+//
+// The first waiter to find no kernel waiter becomes it and sleeps in ppoll
+// on the context's eventfd (only one may reset it); the others sleep on their channel, woken by its drains
+// and by its leaving (then one of them takes its place).
+func (c *Context) waitLocked(w *waiter, deadline time.Time, ctx context.Context) (expired bool) {
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	for !c.readyLocked(w) {
+		if c.kw == nil {
+			c.kw = w
+			c.mu.Unlock()
+			var stop func() bool
+			if done != nil {
+				stop = context.AfterFunc(ctx, c.wakeKernel)
+			}
+			timedOut := c.kernelWait(w, deadline)
+			if stop != nil {
+				stop()
+			}
+			c.mu.Lock()
+			c.kw = nil
+			c.drainLocked()
+			c.wakeAllLocked() // one of them becomes the kernel waiter
+			if c.readyLocked(w) {
+				return false
+			}
+			if timedOut || done != nil && ctx.Err() != nil {
+				return true
+			}
+			continue
+		}
+		var tch <-chan time.Time
+		if !deadline.IsZero() {
+			d := time.Until(deadline)
+			if d <= 0 {
+				return true
+			}
+			w.timer.Reset(d)
+			tch = w.timer.C
+		}
+		c.addWaiterLocked(w)
+		c.mu.Unlock()
+		expired := false
+		select {
+		case <-w.ch:
+		case <-tch:
+			expired = true
+		case <-done:
+			expired = true
+		}
+		if tch != nil {
+			w.timer.Stop()
+		}
+		c.mu.Lock()
+		c.removeWaiterLocked(w)
+		if expired && !c.readyLocked(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// kernelWait sleeps in ppoll on the context's eventfd, which every iocb
+// signals through IOCB_FLAG_RESFD, until a completion or deadline, and
+// reports the latter. It resets the eventfd before returning, before the
+// caller drains: a completion after that signals it again.
+func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
+	var tsp *unix.Timespec
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return true
+		}
+		w.ts = unix.NsecToTimespec(int64(d))
+		tsp = &w.ts
+	}
+	pfd := [1]unix.PollFd{{Fd: int32(c.evfd), Events: unix.POLLIN}}
+	n, _ := unix.Ppoll(pfd[:], tsp, nil)
+	var b [8]byte
+	unix.Read(c.evfd, b[:])
+	return n == 0 && !deadline.IsZero() && time.Until(deadline) <= 0
+}
+
+// wakeKernel ends the kernel waiter's sleep.
+func (c *Context) wakeKernel() {
+	var one = [8]byte{1}
+	unix.Write(c.evfd, one[:])
+}
+
+// drainLocked reaps every completion from the kernel's ring: it completes
+// requests (or moves streams on to their transfer), posts events to the
+// user ring and wakes the waiters it satisfied. Hold mu.
+func (c *Context) drainLocked() {
+	moved := false
+	if c.mapped {
+		h := c.ring.loadHead()
+		t := c.ring.loadTail()
+		nr := uint32(len(c.ring.events))
+		for h != t {
+			if h >= nr || t >= nr {
+				panic("kaio: inconsistent aio_ring head/tail")
+			}
+			ev := c.ring.events[h]
+			h++
+			if h == nr {
+				h = 0
+			}
+			c.ring.storeHead(h) // before the event is handled: a transfer may poll again
+			c.reapLocked1(ev.data, ev.res)
+			moved = true
+			t = c.ring.loadTail()
+		}
+	} else {
+		for {
+			n, e := ioGetevents(c.ctx, c.scratch[:])
+			if e == unix.EINTR {
+				continue
+			}
+			for _, ev := range c.scratch[:n] {
+				c.reapLocked1(ev.data, ev.res)
+			}
+			moved = moved || n > 0
+			if n < len(c.scratch) {
+				break
+			}
+		}
+	}
+	if moved {
+		c.wakeReadyLocked()
+	}
+}
+
+// reapLocked1 handles one kernel completion. Hold mu.
+func (c *Context) reapLocked1(ud uint64, res int64) {
+	var r *request
+	switch ud >> 32 {
+	case kindUser:
+		r = &c.reqs[uint32(ud)]
+	case kindSync:
+		r = c.syncs[uint32(ud)]
+	default:
+		panic("kaio: inconsistent aio_data in a completion")
+	}
+	r.inKernel = false
+	c.pending--
+	switch {
+	case r.stream:
+		if r.cancelled || c.dead {
+			c.finishLocked(r, -int64(unix.ECANCELED))
+		} else if res < 0 {
+			c.finishLocked(r, res)
+		} else {
+			c.transferLocked(r)
+		}
+		return
+	case r.iocb.Op == core.OpPoll && r.cancelled && res == 0:
+		// A cancelled poll completes with the mask it saw: none.
+		res = -int64(unix.ECANCELED)
+	}
+	c.completeLocked(r, res)
+}
+
+// completeLocked ends request r with res: the kernel is done with its
+// buffers. Its event is posted, then the user's eventfd signalled, under mu:
+// a reaper must see neither the event before the signal is counted nor the
+// signal before the event. Hold mu.
+func (c *Context) completeLocked(r *request, res int64) {
+	iocb := r.iocb
+	r.release()
+	r.inFlight = false
+	iocb.Release(&r.claim)
+	c.inflight--
+	c.stats.Completed++
+	if res == -int64(unix.ECANCELED) {
+		c.stats.Cancelled++
+	}
+	fd := r.resfd
+	if r.sync {
+		r.done, r.res = true, res
+	} else {
+		r.iocb = nil
+		tail := c.head + c.count
+		if tail >= c.nr {
+			tail -= c.nr
+		}
+		c.events[tail] = core.Event{Data: iocb.Data, Obj: iocb, Res: res}
+		c.count++
+		r.nextFree = c.free
+		c.free = r
+	}
+	if fd >= 0 {
+		c.resfdReqs--
+		var one = [8]byte{1} // eventfd counters are host-endian; amd64 and arm64 are little
+		unix.Write(fd, one[:])
+	}
+}
+
+// GetEvents implements core.Backend.
+func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event, timeout time.Duration) (int, error) {
+	if minNr < 0 || minNr > len(events) {
+		return 0, unix.EINVAL
+	}
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return 0, unix.EINVAL
+	}
+	c.drainLocked()
+	n := c.reapLocked(events)
+	if n >= minNr || timeout == 0 {
+		c.mu.Unlock()
+		return n, nil
+	}
+	if ctx != nil && ctx.Err() != nil {
+		c.mu.Unlock()
+		return n, ctxErr(n, ctx)
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	w := c.getWaiterLocked()
+	for {
+		w.need = minNr - n
+		expired := c.waitLocked(w, deadline, ctx)
+		n += c.reapLocked(events[n:])
+		if n >= minNr || expired || c.dead {
+			break
+		}
+	}
+	c.putWaiterLocked(w)
+	dead := c.dead
+	c.mu.Unlock()
+	if n > 0 {
+		return n, nil
+	}
+	if dead {
+		return 0, unix.EINVAL
+	}
+	if ctx != nil {
+		return 0, ctx.Err()
+	}
+	return 0, nil
+}
+
+func ctxErr(n int, ctx context.Context) error {
+	if n > 0 {
+		return nil
+	}
+	return ctx.Err()
+}
+
+// reapLocked copies up to len(events) events out of the user ring and
+// frees their slots. Hold mu.
+func (c *Context) reapLocked(events []core.Event) int {
+	n := min(len(events), c.count)
+	for j := 0; j < n; j++ {
+		events[j] = c.events[c.head]
+		c.events[c.head] = core.Event{}
+		c.head++
+		if c.head == c.nr {
+			c.head = 0
+		}
+	}
+	c.count -= n
+	c.reserved -= n
+	return n
+}
+
+// reaper waits while requests with an eventfd are in flight, so that their
+// eventfds are signalled even when nobody calls GetEvents.
+func (c *Context) reaper() {
+	defer c.wg.Done()
+	c.mu.Lock()
+	w := c.getWaiterLocked()
+	w.reaper = true
+	c.waitLocked(w, time.Time{}, nil)
+	c.putWaiterLocked(w)
+	c.reaping = false
+	c.mu.Unlock()
+}
+
+func (c *Context) getWaiterLocked() *waiter {
+	w := c.freeW
+	if w == nil {
+		w = &waiter{ch: make(chan struct{}, 1), timer: time.NewTimer(math.MaxInt64)}
+		w.timer.Stop()
+	} else {
+		c.freeW = w.next
+	}
+	w.need, w.req, w.destroy, w.reaper = 0, nil, false, false
+	select { // a wake-up meant for an earlier use
+	case <-w.ch:
+	default:
+	}
+	return w
+}
+
+func (c *Context) putWaiterLocked(w *waiter) {
+	w.req = nil
+	w.next, w.prev = c.freeW, nil
+	c.freeW = w
+}
+
+func (c *Context) addWaiterLocked(w *waiter) {
+	w.prev = nil
+	w.next = c.waiters
+	if c.waiters != nil {
+		c.waiters.prev = w
+	}
+	c.waiters = w
+}
+
+func (c *Context) removeWaiterLocked(w *waiter) {
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else if c.waiters == w {
+		c.waiters = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	}
+	w.next, w.prev = nil, nil
+}
+
+// wakeReadyLocked wakes the sleeping waiters whose wait is over. The send
+// is non-blocking into a channel of capacity one, under the lock: once the
+// lock is dropped the waiter may be reused.
+func (c *Context) wakeReadyLocked() {
+	for w := c.waiters; w != nil; w = w.next {
+		if c.readyLocked(w) {
+			wake(w)
+		}
+	}
+}
+
+func (c *Context) wakeAllLocked() {
+	for w := c.waiters; w != nil; w = w.next {
+		wake(w)
+	}
+}
+
+func wake(w *waiter) {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
