@@ -169,7 +169,11 @@ func ParseArgs(args []string, stdout, stderr io.Writer) (*Config, int) {
 			if v < 0 || v > 1 {
 				return bad("-s %s: want 0 or 1", o.arg)
 			}
-			cfg.Style = v
+			// Checked but not used: in the C tool's main() a local
+			// "style" shadows the global, so -s never reaches the op
+			// choice. Kept, so that the same flags draw the same ops;
+			// Config.Style still works for callers of Run.
+			_ = v
 		case 'u':
 			cfg.NoUnshare = true
 		case 'x':
