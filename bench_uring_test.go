@@ -1,0 +1,14 @@
+package kaio_test
+
+import (
+	"testing"
+
+	"github.com/kaio-go/kaio"
+)
+
+// The io_uring engine on the shared benchmarks of bench_test.go (they skip
+// when Setup fails, as where io_uring is refused).
+
+func BenchmarkURingNoopBatch64(b *testing.B)         { benchNoop(b, kaio.EngineURing) }
+func BenchmarkURingCachedRead4KDepth64(b *testing.B) { benchCachedReads(b, kaio.EngineURing) }
+func BenchmarkURingPipePingPong(b *testing.B)        { benchPipePingPong(b, kaio.EngineURing) }
