@@ -85,7 +85,7 @@ func (p *progress) loop() {
 			return
 		case now := <-tick.C:
 			si := p.stage.Load()
-			if si == nil || now.Sub(si.start) < time.Second {
+			if si == nil || now.Sub(si.start) < 900*time.Millisecond {
 				continue
 			}
 			var done int64

@@ -438,7 +438,11 @@ func (g *group) endStage() {
 		OSync:      g.cfg.OSync,
 		Seconds:    secs,
 	}
-	sub, comp := newLatency(), newLatency()
+	// Histograms are merged only for -json: merging walks every bucket.
+	var sub, comp *latency
+	if g.cfg.JSON {
+		sub, comp = newLatency(), newLatency()
+	}
 	var first, last time.Time
 	for _, t := range g.threads {
 		totalMB += t.stageMB
@@ -448,8 +452,10 @@ func (g *group) endStage() {
 		r.IOs += t.stageIOs
 		r.Errors += t.stageErrs
 		r.VerifyErrors += t.stageVerify
-		sub.merge(t.submitLat)
-		comp.merge(t.completionLat)
+		if sub != nil {
+			sub.merge(t.submitLat)
+			comp.merge(t.completionLat)
+		}
 		if !t.ioFirst.IsZero() && (first.IsZero() || t.ioFirst.Before(first)) {
 			first = t.ioFirst
 		}
