@@ -264,9 +264,26 @@ func (c *Context) flushSmu() {
 			c.mu.Unlock()
 			time.Sleep(50 * time.Microsecond)
 		default:
-			panic("kaio: inconsistent io_uring_enter: " + e.Error())
+			c.failQueuedSmu(head, e)
+			return
 		}
 	}
+}
+
+// failQueuedSmu completes the SQEs from head on, which io_uring_enter
+// refused outright (EPERM from a seccomp profile that allows setup but not
+// enter, or the like), with its errno: each still yields its one event.
+// They are taken back from the SQ ring, which the kernel did not read.
+// Hold smu.
+func (c *Context) failQueuedSmu(head uint32, e unix.Errno) {
+	c.mu.Lock()
+	for t := head; t != c.sqTail; t++ {
+		c.handleCQELocked(c.ring.sqes[t&c.ring.sqMask].userData, -int64(e))
+	}
+	c.sqTail = head
+	c.ring.storeSQTail(head)
+	c.wakeReadyLocked()
+	c.mu.Unlock()
 }
 
 // Do implements core.Backend: the request goes through the ring under a

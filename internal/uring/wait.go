@@ -122,29 +122,39 @@ func (c *Context) waitLocked(w *waiter, deadline time.Time, ctx context.Context)
 // passes, and reports the latter.
 func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
 	var arg *getEventsArg
+	var d time.Duration
 	if !deadline.IsZero() {
-		d := time.Until(deadline)
-		if d <= 0 {
+		if d = time.Until(deadline); d <= 0 {
 			return true
 		}
-		if !c.extArg {
-			// Before 5.11 io_uring_enter takes no timeout: the ring
-			// fd polls readable when the CQ is not empty.
-			pfd := [1]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
-			n, _ := unix.Poll(pfd[:], int(min((d+time.Millisecond-1)/time.Millisecond, math.MaxInt32)))
-			return n == 0 && time.Until(deadline) <= 0
+	}
+	if c.extArg || deadline.IsZero() {
+		flags := uint32(enterGetEvents)
+		if !deadline.IsZero() {
+			w.ts = unix.NsecToTimespec(int64(d))
+			w.arg = getEventsArg{}
+			w.arg.setTimeout(&w.ts)
+			arg = &w.arg
+			flags |= enterExtArg
 		}
-		w.ts = unix.NsecToTimespec(int64(d))
-		w.arg = getEventsArg{}
-		w.arg.setTimeout(&w.ts)
-		arg = &w.arg
+		switch _, e := enter(c.fd, 0, 1, flags, arg); e {
+		case 0, unix.EINTR, unix.EAGAIN, unix.EBUSY:
+			return false
+		case unix.ETIME:
+			return true
+		}
+		// io_uring_enter refused (say, by a seccomp profile): wait in
+		// poll(2) instead, so as not to spin.
 	}
-	flags := uint32(enterGetEvents)
-	if arg != nil {
-		flags |= enterExtArg
+	// Before 5.11 io_uring_enter takes no timeout: the ring fd polls
+	// readable when the CQ is not empty.
+	ms := -1
+	if !deadline.IsZero() {
+		ms = int(min((d+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
 	}
-	_, e := enter(c.fd, 0, 1, flags, arg)
-	return e == unix.ETIME
+	pfd := [1]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+	n, _ := unix.Poll(pfd[:], ms)
+	return n == 0 && !deadline.IsZero() && time.Until(deadline) <= 0
 }
 
 // wakeKernel ends the kernel waiter's sleep with a NOP (its CQE wakes it).
@@ -171,38 +181,42 @@ func (c *Context) drainLocked() {
 	}
 	for ; head != tail; head++ {
 		e := &c.ring.cqes[head&c.ring.cqMask]
-		ud, res := e.userData, int64(e.res)
-		c.pending--
-		var r *request
-		switch ud >> 32 {
-		case kindUser:
-			r = &c.reqs[uint32(ud)]
-		case kindSync:
-			r = c.syncs[uint32(ud)]
-		default:
-			continue
-		}
-		if r.cancel {
-			r.inFlight, r.done, r.res = false, true, res
-			continue
-		}
-		if r.stream {
-			again := res == -int64(unix.EAGAIN) && !r.nowait
-			if (again || res > 0 && r.iocb.Op.Writes() && r.written+res < r.iocb.Len()) && !c.dead && !r.cancelled {
-				r.written += max(res, 0)
-				r.resub = true
-				r.nextResub = c.resub
-				c.resub = r
-				continue
-			}
-			if r.written > 0 {
-				res = r.written + max(res, 0)
-			}
-		}
-		c.completeLocked(r, res)
+		c.handleCQELocked(e.userData, int64(e.res))
 	}
 	c.ring.storeCQHead(head)
 	c.wakeReadyLocked()
+}
+
+// handleCQELocked handles one completion. Hold mu.
+func (c *Context) handleCQELocked(ud uint64, res int64) {
+	c.pending--
+	var r *request
+	switch ud >> 32 {
+	case kindUser:
+		r = &c.reqs[uint32(ud)]
+	case kindSync:
+		r = c.syncs[uint32(ud)]
+	default:
+		return
+	}
+	if r.cancel {
+		r.inFlight, r.done, r.res = false, true, res
+		return
+	}
+	if r.stream {
+		again := res == -int64(unix.EAGAIN) && !r.nowait
+		if (again || res > 0 && r.iocb.Op.Writes() && r.written+res < r.iocb.Len()) && !c.dead && !r.cancelled {
+			r.written += max(res, 0)
+			r.resub = true
+			r.nextResub = c.resub
+			c.resub = r
+			return
+		}
+		if r.written > 0 {
+			res = r.written + max(res, 0)
+		}
+	}
+	c.completeLocked(r, res)
 }
 
 // completeLocked ends request r with res: the kernel is done with its
