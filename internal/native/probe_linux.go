@@ -14,11 +14,14 @@ type Status struct {
 	Err    error
 }
 
+// probeSetup is io_setup, replaced by tests to play a kernel that refuses.
+var probeSetup = ioSetup
+
 // Probe creates a small AIO context, checks that IOCB_CMD_POLL (4.18+) is
 // there, which kaio needs for polls and for pipes and sockets, and says what
 // stopped it.
 func Probe() Status {
-	ctx, _, err := ioSetup(1)
+	ctx, _, err := probeSetup(1)
 	if err != nil {
 		e := err.(unix.Errno)
 		switch e {
@@ -52,8 +55,11 @@ func Probe() Status {
 	return Status{Usable: true}
 }
 
+// sysctlDir is where fs.aio-nr and fs.aio-max-nr are read (tests move it).
+var sysctlDir = "/proc/sys/fs/"
+
 func sysctl(name string) string {
-	b, err := os.ReadFile("/proc/sys/fs/" + name)
+	b, err := os.ReadFile(sysctlDir + name)
 	if err != nil {
 		return "?"
 	}

@@ -28,6 +28,10 @@ var neededOps = [...]struct {
 // members of kernel.io_uring_group (and CAP_SYS_ADMIN), 2 nobody.
 var disabledPath = "/proc/sys/kernel/io_uring_disabled"
 
+// probeSetup is io_uring_setup, replaced by tests to play a kernel that
+// refuses.
+var probeSetup = setup
+
 // Probe sets up a small ring, asks the kernel which opcodes it has
 // (IORING_REGISTER_PROBE) and enters it once, and says what stopped it.
 func Probe() Status {
@@ -36,7 +40,7 @@ func Probe() Status {
 		sysctl = strings.TrimSpace(string(b))
 	}
 	var p params
-	fd, err := setup(4, &p)
+	fd, err := probeSetup(4, &p)
 	if err != nil {
 		e := err.(unix.Errno)
 		switch e {
