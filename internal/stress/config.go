@@ -1,8 +1,35 @@
 // Package stress is the engine of cmd/aio-stress: the classic aio-stress
 // (xfstests ltp/aio-stress.c, version 0.21) rebuilt on kaio. It keeps the
 // classic's flags, stages, output lines and random offsets, fixes the
-// classic's bugs (listed in Quirks), and adds engine choice, latency
-// percentiles, JSON results and a progress line.
+// classic's bugs, and adds engine choice, latency percentiles, JSON results
+// and a progress line.
+//
+// The classic's bugs, fixed here (cmd/aio-stress/README.md says more):
+//   - -C falls through into -b in the classic's getopt switch and also sets
+//     max_io_submit to atoi(arg): -C 2m gives batches of 2. -C sets only
+//     the context offset.
+//   - -I is documented as "total IOs" but counts rounds of the submit loop,
+//     and a stage it cuts leaves ios in flight, never reaped ("global num
+//     pending is N"), and with several threads can hang the stage barrier.
+//     Here it counts rounds (documented so), the cut stage is waited for
+//     and counted like a stonewalled one, and the run ends after it.
+//   - Completion latencies (-L) are printed before the stage's last reap, so
+//     up to depth completions fall into the next stage; they are printed
+//     after it.
+//   - "min transfer" compares the last thread with itself; it is the
+//     minimum over threads.
+//   - Random offsets pass the end of a context's range when it is under
+//     2 MiB; they are folded back into the range. For larger ranges the
+//     offsets are the classic's, draw for draw.
+//   - A file that cannot be opened is an assert (exit 134); bad numbers
+//     and sizes are atoi()'d ("12x" is 12, "abc" is 0); -s 1 is refused
+//     ("too small for 1 contexts"); a record larger than the file runs
+//     nothing. Each is one line naming the problem and exit 1 here.
+//   - Short or failed writes are not checked, and verify mismatches and
+//     io errors in multi-thread runs do not change the exit status. Each
+//     makes the exit status 1 here.
+//   - Between stages the classic walks the finished list while moving opers
+//     off it and can fsync and count an oper twice.
 //
 // The state machine follows the C tool closely, because the order in which
 // it builds iocbs decides which rand() value goes to which file, and so
