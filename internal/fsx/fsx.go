@@ -125,7 +125,7 @@ type fsx struct {
 	goodfile, logfile, opsfile string
 
 	original, good, temp, checkBuf []byte
-	hugeMaps                       [][]byte // mappings behind -h buffers
+	hugeMaps, hugeBufs             [][]byte // -h: the mappings, and the buffers in them
 
 	rnd        *glibcrand.Rand
 	blockSize  int64
@@ -498,11 +498,17 @@ func (f *fsx) hugeBuf(n, alignment int) []byte {
 	}
 	f.hugeMaps = append(f.hugeMaps, m)
 	b := alignUp(m, hps)[:size]
+	// Populate it first, as the C tool's memset does: collapse works on
+	// present pages.
+	for i := 0; i < len(b); i += f.pageSize {
+		b[i] = 0
+	}
 	if err := unix.Madvise(b, unix.MADV_COLLAPSE); err != nil {
 		f.prterr("madvise collapse for hugebuf", err)
 		f.prterr("init_hugepages_buf failed", err)
 		f.die(103)
 	}
+	f.hugeBufs = append(f.hugeBufs, b)
 	return b
 }
 
@@ -528,8 +534,8 @@ func (f *fsx) collapseHugePages() {
 	if f.numops == 0 || f.numops&(1<<14-1) != 0 {
 		return
 	}
-	for _, m := range f.hugeMaps {
-		if err := unix.Madvise(m, unix.MADV_COLLAPSE); err != nil {
+	for _, b := range f.hugeBufs {
+		if err := unix.Madvise(b, unix.MADV_COLLAPSE); err != nil {
 			f.prt("collapsing hugepages failed (numops=%d): %s\n", f.numops, strerror(err))
 		}
 	}
