@@ -29,9 +29,10 @@ type Context struct {
 	// the reading of the kernel ring.
 	mu        sync.Mutex
 	dead      bool
-	reserved  int // in flight + completed and unreaped: never above nr
-	inflight  int // user and sync requests taken and not completed
-	pending   int // iocbs in the kernel whose completion is not reaped
+	closed    bool // evfd is closed and the kernel context destroyed
+	reserved  int  // in flight + completed and unreaped: never above nr
+	inflight  int  // user and sync requests taken and not completed
+	pending   int  // iocbs in the kernel whose completion is not reaped
 	free      *request
 	freeSync  *request
 	syncs     []*request
@@ -438,6 +439,9 @@ func (c *Context) Destroy() error {
 	c.putWaiterLocked(w)
 	c.mu.Unlock()
 	c.wg.Wait()
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	ioDestroy(c.ctx)
 	unix.Close(c.evfd)
 	return nil

@@ -19,7 +19,10 @@
 //     fd). kaio instead submits an IOCB_CMD_POLL for readiness and, when
 //     it completes, does the transfer itself with preadv2/pwritev2
 //     (RWF_NOWAIT); EAGAIN polls again, and a write goes on until all is
-//     written, as with the retry engine.
+//     written, as with the retry engine. On a kernel whose pipes or
+//     sockets refuse RWF_NOWAIT (before 5.8 or so) a blocking fd is read
+//     without it once it polled ready, which blocks if another reader
+//     took the data in between: use non-blocking fds there.
 //   - Cancel: the kernel cancels only polls (io_cancel finds nothing else,
 //     EINVAL). Cancel answers nil for a poll or a stream waiting for
 //     readiness (its event comes as -ECANCELED) and EAGAIN for file I/O in

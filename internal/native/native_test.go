@@ -281,4 +281,3 @@ func TestProbe(t *testing.T) {
 		t.Fatal("unusable without a reason")
 	}
 }
-

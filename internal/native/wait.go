@@ -130,10 +130,16 @@ func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
 	return n == 0 && !deadline.IsZero() && time.Until(deadline) <= 0
 }
 
-// wakeKernel ends the kernel waiter's sleep.
+// wakeKernel ends the kernel waiter's sleep. It may run late (from
+// context.AfterFunc): once Destroy closed the eventfd its number may name
+// another file, hence the check under mu.
 func (c *Context) wakeKernel() {
-	var one = [8]byte{1}
-	unix.Write(c.evfd, one[:])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		var one = [8]byte{1}
+		unix.Write(c.evfd, one[:])
+	}
 }
 
 // drainLocked reaps every completion from the kernel's ring: it completes
