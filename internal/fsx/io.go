@@ -102,7 +102,9 @@ func (p *kaioPath) rw(op kaio.Op, fd int, buf []byte, off int64, flags int) (int
 	}
 	done := 0
 	for done < len(buf) {
-		p.iocb = kaio.Iocb{Op: op, Fd: fd, Buf: buf[done:], Offset: off + int64(done), RWFlags: flags}
+		// Field by field: the iocb's unexported state is the context's.
+		p.iocb.Op, p.iocb.Fd, p.iocb.Buf = op, fd, buf[done:]
+		p.iocb.Offset, p.iocb.RWFlags = off+int64(done), flags
 		if _, err := p.ctx.Submit(&p.iocb); err != nil {
 			return -1, fmt.Errorf("kaio submit: %w", err)
 		}
