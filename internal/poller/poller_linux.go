@@ -11,7 +11,9 @@
 package poller
 
 import (
+	"os"
 	"sync"
+	"syscall"
 
 	"github.com/kaio-go/kaio/internal/waitq"
 	"golang.org/x/sys/unix"
@@ -20,12 +22,23 @@ import (
 // Poller owns an epoll fd and the goroutine that waits on it.
 type Poller struct {
 	epfd int
-	evfd int // wakes the loop to stop
+	file *os.File        // epfd, registered with the Go runtime's poller
+	rc   syscall.RawConn // waits for epfd to be readable
 	wg   sync.WaitGroup
+	// batch brackets each batch of wake-ups: batch(true) before the wake
+	// callbacks run, batch(false) after. The retry engine uses it to run
+	// the requests those callbacks kicked on this goroutine, saving a
+	// hand-off to a kick worker.
+	batch func(start bool)
 
-	// mu guards regs, the registrations by their (duplicated) fd.
+	// mu guards regs, the registrations by their (duplicated) fd, and
+	// free, closed registrations kept for reuse (so that a steady stream of
+	// waits allocates nothing). A reused Reg's queue may still be locked by
+	// a canceller holding a stale pointer to it: the kick protocol's
+	// UnlinkAndKick checks the request's generation for exactly that.
 	mu   sync.Mutex
 	regs map[int32]*Reg
+	free *Reg
 }
 
 // Reg is one registration: a private fd and its wait queue.
@@ -33,29 +46,34 @@ type Reg struct {
 	Q     waitq.Queue
 	fd    int
 	added bool // EPOLL_CTL_ADD done; only its owner (a running request) arms it
+	next  *Reg // free list
 }
 
 // Fd is the registration's private duplicate of the user's fd.
 func (r *Reg) Fd() int { return r.fd }
 
-// New creates a poller and starts its goroutine.
-func New() (*Poller, error) {
+// New creates a poller and starts its goroutine. batch, if not nil, is
+// called around each batch of wake-ups (see Poller.batch).
+func New(batch func(start bool)) (*Poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	// The epoll fd is itself pollable: handed to the Go runtime's network
+	// poller (non-blocking, through os.NewFile), the loop's goroutine
+	// parks in the scheduler instead of holding a thread in epoll_wait,
+	// and a wake-up costs no thread hand-off.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	f := os.NewFile(uintptr(epfd), "kaio-epoll")
+	rc, err := f.SyscallConn()
 	if err != nil {
-		unix.Close(epfd)
+		f.Close()
 		return nil, err
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(evfd)
-		return nil, err
-	}
-	p := &Poller{epfd: epfd, evfd: evfd, regs: make(map[int32]*Reg)}
+	p := &Poller{epfd: epfd, file: f, rc: rc, regs: make(map[int32]*Reg), batch: batch}
 	p.wg.Add(1)
 	go p.loop()
 	return p, nil
@@ -67,8 +85,15 @@ func (p *Poller) Register(fd int) (*Reg, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reg{fd: dup}
 	p.mu.Lock()
+	r := p.free
+	if r != nil {
+		p.free = r.next
+		r.next = nil
+	} else {
+		r = new(Reg)
+	}
+	r.fd, r.added = dup, false
 	p.regs[int32(dup)] = r
 	p.mu.Unlock()
 	return r, nil
@@ -104,34 +129,41 @@ func (p *Poller) Close(r *Reg) {
 	}
 	unix.Close(r.fd)
 	r.fd = -1
+	p.mu.Lock()
+	r.next = p.free
+	p.free = r
+	p.mu.Unlock()
 }
 
 // Stop ends the goroutine and closes the epoll fd. Every registration must
 // be closed first.
 func (p *Poller) Stop() {
-	var one = [8]byte{1}
-	unix.Write(p.evfd, one[:])
+	p.file.Close() // ends the loop's wait with an error, and closes epfd
 	p.wg.Wait()
-	unix.Close(p.epfd)
-	unix.Close(p.evfd)
 }
 
 func (p *Poller) loop() {
 	defer p.wg.Done()
 	var events [128]unix.EpollEvent
+	var n int
+	wait := func(fd uintptr) bool {
+		var err error
+		n, err = unix.EpollWait(int(fd), events[:], 0)
+		return err != unix.EAGAIN && err != unix.EINTR && (err != nil || n > 0)
+	}
 	for {
-		n, err := unix.EpollWait(p.epfd, events[:], -1)
-		if err == unix.EINTR {
+		n = 0
+		if err := p.rc.Read(wait); err != nil {
+			return // closed by Stop
+		}
+		if n <= 0 {
 			continue
 		}
-		if err != nil {
-			return
+		if p.batch != nil {
+			p.batch(true)
 		}
 		for i := 0; i < n; i++ {
 			ev := &events[i]
-			if int(ev.Fd) == p.evfd {
-				return
-			}
 			p.mu.Lock()
 			r := p.regs[ev.Fd]
 			p.mu.Unlock()
@@ -141,6 +173,9 @@ func (p *Poller) loop() {
 			// An error or hang-up wakes every waiter: a read sees EOF, a
 			// write the error.
 			r.Q.Wake(ev.Events, unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP)
+		}
+		if p.batch != nil {
+			p.batch(false)
 		}
 	}
 }

@@ -35,6 +35,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kaio-go/kaio/internal/core"
@@ -88,6 +89,10 @@ type Context struct {
 	offTok   chan struct{}
 	kickTok  chan struct{}
 	kickOnce sync.Once // starts the kick worker at the first Signal
+	// pollRuns is set while the poller goroutine runs wake callbacks: it
+	// will run the run list itself afterwards, so Signal need not wake a
+	// kick worker (see pollBatch for why no kick is lost).
+	pollRuns atomic.Bool
 	quit     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -325,6 +330,9 @@ func signalResFd(fd int) {
 
 // Signal implements kick.Ops: a request went onto the run list.
 func (c *Context) Signal() {
+	if c.pollRuns.Load() {
+		return
+	}
 	c.kickOnce.Do(func() {
 		c.wg.Add(1)
 		go c.kickWorker()
@@ -332,6 +340,33 @@ func (c *Context) Signal() {
 	select {
 	case c.kickTok <- struct{}{}:
 	default:
+	}
+}
+
+// pollBatch is the poller's batch hook. After its wake callbacks, the
+// poller goroutine runs the run list itself, then clears pollRuns and looks
+// again: a Signal that was skipped because pollRuns was still set pushed its
+// request under ctx_lock before reading the flag, so the second look, which
+// takes ctx_lock after the flag is cleared, finds it.
+func (c *Context) pollBatch(start bool) {
+	if start {
+		c.pollRuns.Store(true)
+		return
+	}
+	c.runAll()
+	c.pollRuns.Store(false)
+	c.runAll()
+}
+
+// runAll runs the run list until it is empty.
+func (c *Context) runAll() {
+	for {
+		kr := c.k.Pop()
+		if kr == nil {
+			return
+		}
+		r := kr.Owner.(*request)
+		kick.Finish(c.k.Run(kr, c), &r.k.Note, c)
 	}
 }
 
@@ -344,15 +379,7 @@ func (c *Context) kickWorker() {
 		case <-c.quit:
 			return
 		}
-		for {
-			kr := c.k.Pop()
-			if kr == nil {
-				break
-			}
-			r := kr.Owner.(*request)
-			a := c.k.Run(kr, c)
-			kick.Finish(a, &r.k.Note, c)
-		}
+		c.runAll()
 	}
 }
 

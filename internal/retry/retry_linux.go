@@ -246,7 +246,7 @@ func (c *Context) poller() (*poller.Poller, error) {
 	c.k.Mu.Lock()
 	defer c.k.Mu.Unlock()
 	if c.poll == nil {
-		p, err := poller.New()
+		p, err := poller.New(c.pollBatch)
 		if err != nil {
 			return nil, err
 		}
