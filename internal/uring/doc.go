@@ -29,6 +29,12 @@
 // it leaves it wakes them all and one takes its place. To end its sleep
 // early (Destroy, a cancelled context.Context) kaio posts an IORING_OP_NOP.
 //
+// Pipes and sockets: io_uring completes a write at its first short
+// transfer and hands -EAGAIN back when readers race for the same bytes;
+// kaio, like the retry engine, issues such a request again (the rest of the
+// write, or the read once more) from its list of continuations, which the
+// next drainer submits. RWF_NOWAIT from the user turns this off.
+//
 // Do uses no ring slot: it submits the request with a private tag, does not
 // count it against nrEvents, and waits for that one completion.
 //
