@@ -1,0 +1,60 @@
+// Package kaio is asynchronous I/O for Go, built on the design of Linux's
+// AIO subsystem (fs/aio.c): a Context has a bounded completion ring; iocbs
+// are submitted in batches; events are reaped with a minimum, a maximum and
+// a timeout; requests can be cancelled; Destroy ends everything in order.
+//
+// Three engines sit behind the one API, chosen with WithEngine:
+//
+//   - retry: kaio's own, Linux 2.6's retry model in Go. A request is first
+//     attempted without blocking (preadv2/pwritev2 with RWF_NOWAIT on
+//     files, a non-blocking attempt on pipes, sockets and eventfds). What
+//     cannot finish waits on an epoll poller (readiness) or on a bounded
+//     pool of offload workers (cache misses, O_DIRECT, fsync); the wake-up
+//     kicks it onto the run list and it is retried. The kick path closes
+//     the races of the July 2005 RFC "Races in aio call back path"
+//     (internal/kick; cmd/aio-race explores them).
+//   - uring: io_uring through raw syscalls and mapped rings.
+//   - native: Linux AIO (io_setup/io_submit/io_getevents); truly
+//     asynchronous only for O_DIRECT files.
+//
+// EngineAuto (the default) picks uring when Probe says it works here, else
+// retry.
+//
+// # Semantics, on every engine
+//
+// A context never holds more than nrEvents requests in flight or completed
+// and not yet reaped: the next Submit fails with EAGAIN. Submit takes iocbs
+// in order, stops at the first it refuses and says why (EAGAIN, EBADF,
+// EINVAL); nothing is half submitted. Every accepted iocb yields exactly one
+// Event: its result, a negative errno, or -ECANCELED. Buffers belong to the
+// context from Submit until their event is reaped.
+//
+// Choices where Linux differs or is silent (libaio users will recognise
+// most):
+//
+//   - OpNoop completes at once with 0 and ignores Fd, as io_uring's NOP
+//     does (modern Linux AIO refuses IOCB_CMD_NOOP).
+//   - A read of a pipe or socket completes with whatever it got, as
+//     read(2) does; a write to one completes when all of it was written.
+//     A read or write of a file goes on until done, EOF, or an error; an
+//     error after partial progress reports the progress.
+//   - Offset is ignored for fds that cannot seek; a negative Offset on one
+//     that can is EINVAL.
+//   - RWF_NOWAIT in RWFlags is the user's: the request then completes with
+//     -EAGAIN instead of waiting.
+//   - Cancelled requests post their event (-ECANCELED), as Linux 4.19+
+//     does, unlike 2.6. Cancel answers nil (done or started), EINVAL (not
+//     in flight here) or EAGAIN (a blocking syscall is already under way).
+//   - ResFd must be an eventfd (EINVAL otherwise, as eventfd_ctx_fdget
+//     says); it is signalled once per completion, after the event is in
+//     the ring.
+//   - Do runs one iocb synchronously through the same machinery and uses
+//     no ring slot; what Submit would refuse comes back as a negative Res.
+//   - Non-blocking fds are the supported way to use pipes and sockets. On
+//     the retry engine a blocking pipe or socket fd still works, because
+//     Linux honours RWF_NOWAIT on them; a blocking fd of a kind that does
+//     not (a tty, say) is read by an offload worker that blocks until data
+//     comes, so Cancel answers EAGAIN for it and Destroy waits for it.
+//   - Closing an fd does not end requests on it: a waiting request keeps
+//     its own reference to the file, as the kernel's kiocb does.
+package kaio
