@@ -60,6 +60,9 @@ type request struct {
 	nextFree *request // guarded by Context.mu
 }
 
+// maxRW is MAX_RW_COUNT, the most one read or write transfers.
+const maxRW = 0x7ffff000
+
 // prep fills s for r's iocb i; seekable says whether i.Fd has a file
 // position. The first r.written bytes are skipped (a stream write's
 // continuation, whose buffers are pinned already: pin is false then).
@@ -86,7 +89,7 @@ func (r *request) prep(s *sqe, i *core.Iocb, seekable, pin bool) {
 			}
 			s.addr = bufPtr(b)
 		}
-		s.len = uint32(len(b))
+		s.len = uint32(min(len(b), maxRW)) // sqe.len is 32 bits; the kernel stops there anyway
 		s.off = off
 		s.opFlags = uint32(i.RWFlags)
 	case core.OpPReadv, core.OpPWritev:
