@@ -163,6 +163,26 @@ var destroyCases = []Case{
 		submit(t, c2, iocbs[2])
 		reap(t, c2, 1)
 	}},
+	{"Destroy/ManyWaiting", func(t *testing.T, e *Env) {
+		c, err := kaio.Setup(512, e.Opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := pipe(t)
+		for i := 0; i < 256; i++ {
+			submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: make([]byte, 1)}, &kaio.Iocb{Op: kaio.OpPoll, Fd: r, Events: unix.POLLIN})
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Destroy() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Destroy with 512 waiting requests did not return")
+		}
+	}},
 	{"Destroy/WakesReapers", func(t *testing.T, e *Env) {
 		c, err := kaio.Setup(4, e.Opts...)
 		if err != nil {

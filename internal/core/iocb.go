@@ -34,8 +34,11 @@ func (o Op) String() string {
 	return "op(" + itoa(int(o)) + ")"
 }
 
+// validOps has bit o set for each op kaio implements.
+const validOps = 1<<OpPRead | 1<<OpPWrite | 1<<OpFSync | 1<<OpFDSync | 1<<OpPoll | 1<<OpNoop | 1<<OpPReadv | 1<<OpPWritev
+
 // Valid reports whether o is one of the ops kaio implements.
-func (o Op) Valid() bool { return int(o) < len(opNames) && opNames[o] != "" }
+func (o Op) Valid() bool { return o < 16 && validOps>>o&1 != 0 }
 
 // Reads reports whether the op reads from its fd into memory.
 func (o Op) Reads() bool { return o == OpPRead || o == OpPReadv }

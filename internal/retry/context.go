@@ -481,29 +481,22 @@ func (c *Context) Destroy() error {
 		close(c.idle)
 	}
 	c.wakeAllReapersLocked()
-	// Cancel every request. The active list cannot change under us except
-	// by completions (which only remove), so walk it in passes.
-	for {
-		var todo [64]*request
-		var gens [64]uint64
-		n := 0
-		for r := c.active; r != nil && n < len(todo); r = r.nextActive {
-			if !c.k.ForceCancelLocked(&r.k) {
-				continue
-			}
-			todo[n], gens[n] = r, r.k.GenLocked()
-			n++
-		}
-		c.k.Mu.Unlock()
-		for j := 0; j < n; j++ {
-			kick.Finish(c.k.UnlinkAndKick(&todo[j].k, gens[j]), &todo[j].k.Note, c)
-		}
-		c.k.Mu.Lock()
-		if n < len(todo) {
-			break
+	// Cancel every request. Nothing joins the active list once dead is
+	// set, so one snapshot of it is all there is to cancel.
+	type victim struct {
+		r   *request
+		gen uint64
+	}
+	var todo []victim
+	for r := c.active; r != nil; r = r.nextActive {
+		if c.k.ForceCancelLocked(&r.k) {
+			todo = append(todo, victim{r, r.k.GenLocked()})
 		}
 	}
 	c.k.Mu.Unlock()
+	for _, v := range todo {
+		kick.Finish(c.k.UnlinkAndKick(&v.r.k, v.gen), &v.r.k.Note, c)
+	}
 	<-c.idle
 	close(c.quit)
 	c.wg.Wait()
