@@ -105,6 +105,9 @@ func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
 			break
 		}
 		c.startLocked(r, i, &fi, &b)
+		if !r.inFlight { // completed in user space
+			c.wakeReadyLocked()
+		}
 		c.mu.Unlock()
 		n++
 		if b.n == len(b.ptrs) {
@@ -313,6 +316,9 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 		return errEvent(i, err)
 	}
 	c.startLocked(r, i, &fi, &b)
+	if !r.inFlight {
+		c.wakeReadyLocked() // the eventfd reaper may be done
+	}
 	c.mu.Unlock()
 	c.flush(&b)
 	c.smu.RUnlock()

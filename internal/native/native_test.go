@@ -281,3 +281,31 @@ func TestProbe(t *testing.T) {
 		t.Fatal("unusable without a reason")
 	}
 }
+
+// TestWaiterSeesUserSpaceCompletion: a completion that kaio posts without
+// the kernel (a NOOP, a cancelled continuation) wakes a GetEvents already
+// asleep, whether it sleeps in the kernel or on its channel.
+func TestWaiterSeesUserSpaceCompletion(t *testing.T) {
+	c := newCtx(t, 8)
+	for round := 0; round < 20; round++ {
+		done := make(chan int, 2)
+		for g := 0; g < 2; g++ {
+			go func() {
+				n, _ := c.GetEvents(nil, 1, make([]core.Event, 1), 5*time.Second)
+				done <- n
+			}()
+		}
+		time.Sleep(2 * time.Millisecond)
+		c.Submit([]*core.Iocb{{Op: core.OpNoop}, {Op: core.OpNoop}})
+		for g := 0; g < 2; g++ {
+			select {
+			case n := <-done:
+				if n != 1 {
+					t.Fatalf("round %d: GetEvents = %d", round, n)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatalf("round %d: a GetEvents slept through a NOOP's completion", round)
+			}
+		}
+	}
+}

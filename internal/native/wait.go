@@ -378,14 +378,20 @@ func (c *Context) removeWaiterLocked(w *waiter) {
 	w.next, w.prev = nil, nil
 }
 
-// wakeReadyLocked wakes the sleeping waiters whose wait is over. The send
-// is non-blocking into a channel of capacity one, under the lock: once the
-// lock is dropped the waiter may be reused.
+// wakeReadyLocked wakes the waiters whose wait is over. The send is
+// non-blocking into a channel of capacity one, under the lock: once the
+// lock is dropped the waiter may be reused. The kernel waiter, asleep in
+// ppoll, is woken through the eventfd: a completion kaio posts itself (a
+// NOOP, a stream transfer done at Submit) signals no eventfd of its own.
 func (c *Context) wakeReadyLocked() {
 	for w := c.waiters; w != nil; w = w.next {
 		if c.readyLocked(w) {
 			wake(w)
 		}
+	}
+	if c.kw != nil && !c.closed && c.readyLocked(c.kw) {
+		var one = [8]byte{1}
+		unix.Write(c.evfd, one[:])
 	}
 }
 

@@ -203,18 +203,30 @@ func (c *Context) resubmit() {
 	if c.closed {
 		return
 	}
+	kick := false
 	for {
 		s := c.sqeSmu() // before mu: it may flush, which may drain
 		c.mu.Lock()
 		r := c.resub
 		if r == nil {
+			// A continuation ended here, without a CQE, may be what
+			// the kernel waiter waits for: wake it with a NOP.
+			kick = kick && c.kw != nil && c.readyLocked(c.kw)
+			if kick {
+				c.pending++
+			}
 			c.mu.Unlock()
+			if kick {
+				*s = sqe{opcode: opNop, fd: -1, userData: userData(kindIgnore, 0)}
+				c.sqTail++
+			}
 			break
 		}
 		c.resub = r.nextResub
 		r.resub, r.nextResub = false, nil
 		if r.cancelled || c.dead {
 			c.finishLocked(r, -int64(unix.ECANCELED))
+			kick = true
 		} else {
 			c.pending++
 			r.prep(s, r.iocb, false, false)
