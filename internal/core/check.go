@@ -8,8 +8,8 @@ import (
 
 // This file is the validation every engine does at Submit, before it takes
 // anything: the errnos of io_submit (EINVAL, EBADF) decided up front, so
-// that nothing is half submitted. The retry engine has its own copy with
-// path selection woven in; the kernel engines share this one.
+// that nothing is half submitted. Every engine calls it; the retry engine
+// then chooses a path from what it learnt about the fd.
 
 // FdInfo is what Submit learns about an fd, once per fd per Submit call: an
 // fd number may be closed and reused between calls, so nothing is kept

@@ -52,8 +52,6 @@ type Config struct {
 	Workers int
 }
 
-type devIno struct{ dev, ino uint64 }
-
 // Context is a retry-engine context (the kernel's kioctx).
 type Context struct {
 	nr      int
@@ -159,91 +157,6 @@ func (c *Context) unlinkActiveLocked(r *request) {
 		r.nextActive.prevActive = r.prevActive
 	}
 	r.nextActive, r.prevActive = nil, nil
-}
-
-// knownRWF are the preadv2/pwritev2 flags Linux defines today.
-const knownRWF = unix.RWF_HIPRI | unix.RWF_DSYNC | unix.RWF_SYNC | unix.RWF_NOWAIT | unix.RWF_APPEND | 0x20 /* RWF_NOAPPEND */ | 0x40 /* RWF_ATOMIC */ | 0x80 /* RWF_DONTCACHE */
-
-// iovMax is UIO_MAXIOV.
-const iovMax = 1024
-
-// classify validates an iocb as io_submit does, without side effects, and
-// chooses its path. fi caches what was learnt about the last fd.
-func (c *Context) classify(i *core.Iocb, fi *fdInfo, p *path) error {
-	if !i.Op.Valid() || i.Flags&^core.FlagResFd != 0 {
-		return unix.EINVAL
-	}
-	rw := i.Op.Reads() || i.Op.Writes()
-	if rw && i.RWFlags&^knownRWF != 0 || !rw && i.RWFlags != 0 {
-		return unix.EINVAL
-	}
-	if i.Op.Vectored() && len(i.Iov) > iovMax {
-		return unix.EINVAL
-	}
-	if i.Flags&core.FlagResFd != 0 && i.ResFd != fi.resfd {
-		if err := checkEventfd(i.ResFd); err != nil {
-			return err
-		}
-		fi.resfd = i.ResFd
-	}
-	if i.Op == core.OpNoop {
-		*p = pathNone
-		return nil
-	}
-	if fi.fd != i.Fd {
-		if err := lookFd(i.Fd, fi); err != nil {
-			fi.fd = -1
-			return err
-		}
-		if fi.seekable() {
-			c.k.Mu.Lock()
-			fi.nowaitNo = c.nowaitNo[devIno{fi.dev, fi.ino}]
-			c.k.Mu.Unlock()
-		}
-	}
-	switch {
-	case i.Op == core.OpPoll:
-		*p = pathReady
-		return nil
-	case i.Op == core.OpFSync || i.Op == core.OpFDSync:
-		*p = pathSync
-		return nil
-	case i.Op.Reads() && !fi.canRead(), i.Op.Writes() && !fi.canWrite():
-		return unix.EBADF
-	}
-	if !fi.seekable() {
-		*p = pathPoll
-		return nil
-	}
-	if i.Offset < 0 {
-		return unix.EINVAL
-	}
-	if fi.direct() {
-		if !alignedDirect(i, fi) {
-			return unix.EINVAL
-		}
-		*p = pathDirect
-		return nil
-	}
-	*p = pathInline
-	return nil
-}
-
-func alignedDirect(i *core.Iocb, fi *fdInfo) bool {
-	ma, oa := uintptr(fi.memAlign), int64(fi.offAlign)
-	if i.Offset%oa != 0 {
-		return false
-	}
-	ok := func(b []byte) bool { return bufAddr(b)%ma == 0 && int64(len(b))%oa == 0 }
-	if i.Op.Vectored() {
-		for _, b := range i.Iov {
-			if !ok(b) {
-				return false
-			}
-		}
-		return true
-	}
-	return ok(i.Buf)
 }
 
 // Complete implements kick.Ops: it posts r's event (under ctx_lock), then
@@ -442,8 +355,9 @@ func (c *Context) requestOf(cl *core.Claim) *request {
 
 // Do implements core.Backend: a sync kiocb on the caller's goroutine.
 func (c *Context) Do(i *core.Iocb) core.Event {
-	fi := fdInfo{fd: -1, resfd: -1}
-	r, err := c.prepare(i, &fi, true)
+	var fc fdCache
+	fc.Reset()
+	r, err := c.prepare(i, &fc, true)
 	if err != nil {
 		ev := core.Event{Res: -int64(err.(unix.Errno))}
 		if i != nil {

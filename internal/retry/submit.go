@@ -20,27 +20,60 @@ type plan struct {
 	devino   devIno
 }
 
-// check validates i and plans its first iteration. fi caches what was
-// learnt about the last fd.
-func (c *Context) check(i *core.Iocb, fi *fdInfo, pl *plan) error {
-	if i == nil {
-		return unix.EINVAL
-	}
-	*pl = plan{}
-	if err := c.classify(i, fi, &pl.path); err != nil {
+// fdCache is what one Submit call learns about fds: core.Check's FdInfo
+// (the last fd looked at), and this context's record of RWF_NOWAIT refusals
+// for that file.
+type fdCache struct {
+	core.FdInfo
+	nowaitFd int   // the fd nowaitNo was read for, or -1
+	nowaitNo uint8 // reads (1) / writes (2) of the file refuse RWF_NOWAIT
+}
+
+// Reset forgets every fd.
+func (fc *fdCache) Reset() {
+	fc.FdInfo.Reset()
+	fc.nowaitFd = -1
+}
+
+// check validates i as io_submit does (core.Check: the same errnos on every
+// engine, nothing taken) and plans its first iteration.
+func (c *Context) check(i *core.Iocb, fc *fdCache, pl *plan) error {
+	if err := core.Check(i, &fc.FdInfo); err != nil {
 		return err
 	}
-	if pl.path != pathNone && fi.fd == i.Fd {
-		pl.seekable = fi.seekable()
-		pl.devino = devIno{fi.dev, fi.ino}
-		pl.nowait = pl.path == pathPoll || pl.path == pathInline && fi.nowaitNo&dirBit(i.Op) == 0
+	*pl = plan{}
+	fi := &fc.FdInfo
+	switch {
+	case i.Op == core.OpNoop:
+		pl.path = pathNone
+		return nil // the fd is ignored, and fi may describe another
+	case i.Op == core.OpPoll:
+		pl.path = pathReady
+	case i.Op == core.OpFSync || i.Op == core.OpFDSync:
+		pl.path = pathSync
+	case !fi.Seekable():
+		pl.path = pathPoll
+	case fi.Direct():
+		pl.path = pathDirect
+	default:
+		pl.path = pathInline
 	}
+	pl.seekable = fi.Seekable()
+	pl.devino = devIno{fi.Dev, fi.Ino}
+	if pl.path == pathInline && fc.nowaitFd != fi.Fd {
+		c.k.Mu.Lock()
+		fc.nowaitNo = c.nowaitNo[pl.devino]
+		c.k.Mu.Unlock()
+		fc.nowaitFd = fi.Fd
+	}
+	pl.nowait = pl.path == pathPoll || pl.path == pathInline && fc.nowaitNo&dirBit(i.Op) == 0
 	return nil
 }
 
 // Submit implements core.Backend.
 func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
-	fi := fdInfo{fd: -1, resfd: -1}
+	var fc fdCache
+	fc.Reset()
 	var plans [batchMax]plan
 	var reqs [batchMax]*request
 	var results [batchMax]int64
@@ -50,7 +83,7 @@ func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
 		ok := 0
 		var err error
 		for ; ok < len(chunk); ok++ {
-			if err = c.check(chunk[ok], &fi, &plans[ok]); err != nil {
+			if err = c.check(chunk[ok], &fc, &plans[ok]); err != nil {
 				break
 			}
 		}
@@ -164,9 +197,9 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 }
 
 // prepare is check, reserve and setup for one sync iocb (Do).
-func (c *Context) prepare(i *core.Iocb, fi *fdInfo, sync bool) (*request, error) {
+func (c *Context) prepare(i *core.Iocb, fc *fdCache, sync bool) (*request, error) {
 	var pl plan
-	if err := c.check(i, fi, &pl); err != nil {
+	if err := c.check(i, fc, &pl); err != nil {
 		return nil, err
 	}
 	var reqs [1]*request

@@ -42,12 +42,4 @@ func rwv(trap uintptr, fd int, iov []unix.Iovec, off int64, flags int, left int6
 	return int(n), 0
 }
 
-// bufAddr is the address of the first byte of b, for O_DIRECT alignment.
-func bufAddr(b []byte) uintptr {
-	if cap(b) == 0 {
-		return 0
-	}
-	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-}
-
 func addPtr(p *byte, n int64) *byte { return (*byte)(unsafe.Add(unsafe.Pointer(p), n)) }
