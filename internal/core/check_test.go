@@ -1,0 +1,76 @@
+package core
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestCheck(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, make([]byte, 8192), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rw, _ := os.OpenFile(name, os.O_RDWR, 0)
+	ro, _ := os.Open(name)
+	defer rw.Close()
+	defer ro.Close()
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	var p [2]int
+	unix.Pipe2(p[:], unix.O_CLOEXEC)
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	buf := make([]byte, 100)
+	for _, tc := range []struct {
+		name string
+		i    *Iocb
+		want error
+	}{
+		{"nil", nil, unix.EINVAL},
+		{"noop", &Iocb{Op: OpNoop, Fd: -7}, nil},
+		{"op 4", &Iocb{Op: 4}, unix.EINVAL},
+		{"flags", &Iocb{Op: OpNoop, Flags: 2}, unix.EINVAL},
+		{"resfd eventfd", &Iocb{Op: OpNoop, Flags: FlagResFd, ResFd: efd}, nil},
+		{"resfd file", &Iocb{Op: OpNoop, Flags: FlagResFd, ResFd: int(rw.Fd())}, unix.EINVAL},
+		{"resfd negative", &Iocb{Op: OpNoop, Flags: FlagResFd, ResFd: -1}, unix.EBADF},
+		{"read", &Iocb{Op: OpPRead, Fd: int(rw.Fd()), Buf: buf}, nil},
+		{"negative offset", &Iocb{Op: OpPRead, Fd: int(rw.Fd()), Buf: buf, Offset: -1}, unix.EINVAL},
+		{"pipe ignores offset", &Iocb{Op: OpPRead, Fd: p[0], Buf: buf, Offset: -1}, nil},
+		{"write to read-only", &Iocb{Op: OpPWrite, Fd: int(ro.Fd()), Buf: buf}, unix.EBADF},
+		{"write to pipe's read end", &Iocb{Op: OpPWrite, Fd: p[0], Buf: buf}, unix.EBADF},
+		{"bad fd", &Iocb{Op: OpFSync, Fd: 1 << 20}, unix.EBADF},
+		{"rwflags on poll", &Iocb{Op: OpPoll, Fd: p[0], RWFlags: unix.RWF_DSYNC}, unix.EINVAL},
+		{"unknown rwflags", &Iocb{Op: OpPWrite, Fd: int(rw.Fd()), RWFlags: 1 << 20}, unix.EINVAL},
+		{"too many iovecs", &Iocb{Op: OpPReadv, Fd: int(rw.Fd()), Iov: make([][]byte, IovMax+1)}, unix.EINVAL},
+	} {
+		var fi FdInfo
+		fi.Reset()
+		if err := Check(tc.i, &fi); !errors.Is(err, tc.want) && err != tc.want {
+			t.Errorf("%s: Check = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestCheckCachesAcrossIocbs: the FdInfo of one Submit serves the next iocb
+// on the same fd, and is replaced for another fd.
+func TestCheckCachesAcrossIocbs(t *testing.T) {
+	var p [2]int
+	unix.Pipe2(p[:], unix.O_CLOEXEC)
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	var fi FdInfo
+	fi.Reset()
+	if err := Check(&Iocb{Op: OpPRead, Fd: p[0], Buf: make([]byte, 1)}, &fi); err != nil || fi.Fd != p[0] || fi.Seekable() {
+		t.Fatalf("pipe: %v %+v", err, fi)
+	}
+	if err := Check(&Iocb{Op: OpPWrite, Fd: p[1], Buf: make([]byte, 1)}, &fi); err != nil || fi.Fd != p[1] {
+		t.Fatalf("other end: %v %+v", err, fi)
+	}
+}
