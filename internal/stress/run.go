@@ -165,7 +165,17 @@ func Run(cfg Config, stdout, stderr io.Writer) int {
 	}
 	for _, t := range threads {
 		nios := t.numFiles * cfg.Depth
-		ctx, err := kaio.Setup(min(max(512, nios), 1<<16), kaio.WithEngine(cfg.Engine))
+		// With O_DIRECT every io of the retry engine blocks a worker for
+		// the device's latency, so its workers are the queue depth the
+		// device sees: give it one per io unit, as -d asks (the kernel
+		// engines queue them all anyway). Buffered ios block only on
+		// copies and locks, where threads beyond the cores only contend:
+		// keep the engine's default.
+		workers := 0
+		if cfg.ODirect {
+			workers = min(nios, 1024)
+		}
+		ctx, err := kaio.Setup(min(max(512, nios), 1<<16), kaio.WithEngine(cfg.Engine), kaio.WithWorkers(workers))
 		if err != nil {
 			return engineError(out, cfg.Engine, err)
 		}
