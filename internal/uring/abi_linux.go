@@ -114,24 +114,17 @@ const (
 	opWrite       = 23
 )
 
-// Setup flags, features, enter flags and the rest.
 const (
-	setupCQSize    = 1 << 3
-	setupClamp     = 1 << 4
-	setupSubmitAll = 1 << 7
+	setupCQSize = 1 << 3
+	setupClamp  = 1 << 4
 
 	featSingleMmap = 1 << 0
-	featNoDrop     = 1 << 1
-	featPoll32Bits = 1 << 6
 	featExtArg     = 1 << 8
 
 	enterGetEvents = 1 << 0
 	enterExtArg    = 1 << 3
 
 	fsyncDatasync = 1 << 0
-
-	asyncCancelAll = 1 << 0
-	asyncCancelAny = 1 << 2
 
 	offSQRing = 0
 	offCQRing = 0x8000000
