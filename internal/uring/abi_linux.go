@@ -114,6 +114,8 @@ const (
 	opWrite       = 23
 )
 
+// Setup flags, features, enter flags, the fsync flag, mmap offsets and
+// register opcodes: only those kaio uses.
 const (
 	setupCQSize = 1 << 3
 	setupClamp  = 1 << 4
