@@ -309,3 +309,78 @@ func TestWaiterSeesUserSpaceCompletion(t *testing.T) {
 		}
 	}
 }
+
+// TestGeteventsFallback runs I/O with the aio_ring treated as unreadable
+// (a magic kaio does not know), so that completions come through
+// io_getevents instead.
+func TestGeteventsFallback(t *testing.T) {
+	c := newCtx(t, 8)
+	c.mu.Lock()
+	c.mapped = false
+	c.mu.Unlock()
+	name := filepath.Join(t.TempDir(), "f")
+	data := bytes.Repeat([]byte("kaio"), 4096)
+	if err := os.WriteFile(name, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w := pipe(t)
+	got := make([]byte, len(data))
+	pbuf := make([]byte, 3)
+	iocbs := []*core.Iocb{
+		{Op: core.OpPRead, Fd: int(f.Fd()), Buf: got, Data: 1},
+		{Op: core.OpPRead, Fd: r, Buf: pbuf, Data: 2},
+		{Op: core.OpPoll, Fd: r, Events: unix.POLLIN, Data: 3},
+		{Op: core.OpFSync, Fd: int(f.Fd()), Data: 4},
+	}
+	if n, err := c.Submit(iocbs); n != len(iocbs) {
+		t.Fatal(err)
+	}
+	unix.Write(w, []byte("abc"))
+	for _, ev := range reapN(t, c, len(iocbs)) {
+		switch ev.Data {
+		case 1:
+			if ev.Res != int64(len(data)) || !bytes.Equal(got, data) {
+				t.Fatalf("file read %+v", ev)
+			}
+		case 2:
+			if ev.Res != 3 || string(pbuf) != "abc" {
+				t.Fatalf("pipe read %+v %q", ev, pbuf)
+			}
+		case 3:
+			if ev.Res&unix.POLLIN == 0 && ev.Res != 0 {
+				t.Fatalf("poll %+v", ev)
+			}
+		}
+	}
+}
+
+// TestCancelFileIOIsBusy: the kernel cannot cancel file I/O, so Cancel says
+// EAGAIN while it runs (or EINVAL once it is done), and the event carries
+// the real result.
+func TestCancelFileIOIsBusy(t *testing.T) {
+	c := newCtx(t, 4)
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, make([]byte, 8<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("O_DIRECT: %v", err)
+	}
+	defer f.Close()
+	io := &core.Iocb{Op: core.OpPRead, Fd: int(f.Fd()), Buf: aligned(8 << 20)}
+	if n, err := c.Submit([]*core.Iocb{io}); n != 1 {
+		t.Fatal(err)
+	}
+	if err := c.Cancel(io); !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("Cancel of O_DIRECT read: %v, want EAGAIN or EINVAL", err)
+	}
+	if ev := reapN(t, c, 1)[0]; ev.Res != 8<<20 {
+		t.Fatalf("event %+v, want the whole read", ev)
+	}
+}
