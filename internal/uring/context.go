@@ -16,7 +16,9 @@ type Context struct {
 	reqs   []request // the nr user slots; never reallocated
 
 	// smu serialises writers of the SQ ring (Submit, Cancel, the wake-up
-	// NOP, Destroy) and guards the fields below it.
+	// NOP, Destroy) and guards the fields below it. The CQ side of ring is
+	// read under mu instead; its mapping changes only when Destroy closes
+	// it, once nobody is waiting.
 	smu    sync.Mutex
 	ring   ring
 	sqTail uint32 // our copy of the SQ tail
@@ -35,9 +37,9 @@ type Context struct {
 	head      int     // next event to reap
 	count     int     // events in events
 	waiters   *waiter // sleeping on their channel
-	kw        *waiter // the waiter inside io_uring_enter, or nil
+	kw        *waiter // the waiter inside io_uring_enter, or nil; while set, only it drains
 	freeW     *waiter
-	resub     *request // stream writes waiting for their next SQE
+	resub     *request // stream reads and writes waiting for their next SQE
 	resfdReqs int      // requests in flight with an eventfd to signal
 	reaping   bool     // the eventfd reaper goroutine runs
 	stats     core.Stats
