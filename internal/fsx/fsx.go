@@ -220,6 +220,9 @@ func (f *fsx) prt(format string, a ...any) {
 	}
 }
 
+// eprintf prints to stderr, as the C tool's fprintf(stderr, ...).
+func (f *fsx) eprintf(format string, a ...any) { fmt.Fprintf(f.stderr, format, a...) }
+
 // prterr is the C tool's prterr: "prefix: strerror(errno)" through prt.
 func (f *fsx) prterr(prefix string, err error) {
 	f.prt("%s: %s\n", prefix, strerror(err))
@@ -354,7 +357,7 @@ func (f *fsx) run() {
 	}
 
 	if cfg.AIO {
-		p, err := newKaioPath(cfg.Engine)
+		p, err := newKaioPath(cfg.Engine, f.stderr)
 		if err != nil {
 			fmt.Fprintf(f.stderr, "fsx: -A: kaio engine %s: %v\n", cfg.Engine, err)
 			f.die(exitNoEngine)

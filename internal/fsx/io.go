@@ -2,6 +2,7 @@ package fsx
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/kaio-go/kaio"
@@ -58,6 +59,7 @@ func retryEINTR(call func() (int, error)) (int, error) {
 // continued from where it stopped, as the C tool's -U did: engines may
 // legitimately return part of a buffered transfer.
 type kaioPath struct {
+	stderr io.Writer // where a failed call says what failed, as aio_rw did
 	ctx    *kaio.Context
 	iocb   kaio.Iocb
 	events [1]kaio.Event
@@ -70,7 +72,7 @@ const aioQueue = 1024
 // aioTimeout is the C tool's io_getevents timeout.
 const aioTimeout = 30 * time.Second
 
-func newKaioPath(e kaio.Engine) (*kaioPath, error) {
+func newKaioPath(e kaio.Engine, stderr io.Writer) (*kaioPath, error) {
 	if e != kaio.EngineAuto {
 		for _, st := range kaio.Probe() {
 			if st.Engine == e && !st.Usable {
@@ -82,7 +84,7 @@ func newKaioPath(e kaio.Engine) (*kaioPath, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	return &kaioPath{ctx: ctx, uring: e == kaio.EngineURing}, nil
+	return &kaioPath{stderr: stderr, ctx: ctx, uring: e == kaio.EngineURing}, nil
 }
 
 func (p *kaioPath) read(fd int, buf []byte, off int64, flags int) (int, error) {
@@ -94,6 +96,14 @@ func (p *kaioPath) write(fd int, buf []byte, off int64, flags int) (int, error) 
 }
 
 func (p *kaioPath) rw(op kaio.Op, fd int, buf []byte, off int64, flags int) (int, error) {
+	n, err := p.rw1(op, fd, buf, off, flags)
+	if err != nil {
+		fmt.Fprintf(p.stderr, "fsx: %s on engine %s: %v\n", op, p.ctx.Engine(), err)
+	}
+	return n, err
+}
+
+func (p *kaioPath) rw1(op kaio.Op, fd int, buf []byte, off int64, flags int) (int, error) {
 	// -A in the C tool dropped the RWF_ flags (libaio's io_prep_* have no
 	// place for them); -U passed them. Do the same, so -A and -U do what
 	// they did.
@@ -118,7 +128,7 @@ func (p *kaioPath) rw(op kaio.Op, fd int, buf []byte, off int64, flags int) (int
 		ev := p.events[0]
 		p.events[0] = kaio.Event{}
 		if ev.Res < 0 {
-			return -1, ev.Err()
+			return -1, fmt.Errorf("kaio event: %w", ev.Err())
 		}
 		if ev.Res == 0 {
 			break

@@ -1,8 +1,6 @@
 package fsx
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -56,15 +54,6 @@ func (f *fsx) notSupported(what string) {
 	if !f.cfg.Quiet {
 		f.eprintf("main: filesystem does not support %s, disabling!\n", what)
 	}
-}
-
-// eprintf prints to stderr, as the C tool's fprintf(stderr, ...).
-func (f *fsx) eprintf(format string, a ...any) {
-	f.fmtBuf = append(f.fmtBuf[:0], format...)
-	if len(a) > 0 {
-		f.fmtBuf = fmt.Appendf(f.fmtBuf[:0], format, a...)
-	}
-	f.stderr.Write(f.fmtBuf)
 }
 
 // testFallocate: one byte at EOF; ENOSYS or EOPNOTSUPP means no. Any other
