@@ -416,3 +416,19 @@ func TestEngines(t *testing.T) {
 		}
 	}
 }
+
+// TestSignal: a signal ends the run as the C tool's handler does, with
+// "signal N" and "testcalls = N", and exits with the signal's number.
+func TestSignal(t *testing.T) {
+	dir := t.TempDir()
+	out, _, code := run(t, dir, []string{"-q", "-N", "1000", "f"}, func(c *Config) {
+		c.afterOp = func(n int64) {
+			if n == 10 {
+				unix.Kill(os.Getpid(), unix.SIGUSR1)
+			}
+		}
+	})
+	if code != int(unix.SIGUSR1) || !strings.Contains(out, fmt.Sprintf("signal %d\ntestcalls = ", unix.SIGUSR1)) {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}
