@@ -30,15 +30,12 @@ type Context struct {
 	mu        sync.Mutex
 	dead      bool
 	closed    bool // evfd is closed and the kernel context destroyed
-	reserved  int  // in flight + completed and unreaped: never above nr
 	inflight  int  // user and sync requests taken and not completed
 	pending   int  // iocbs in the kernel whose completion is not reaped
 	free      *request
 	freeSync  *request
 	syncs     []*request
-	events    []core.Event
-	head      int
-	count     int
+	events    core.Ring // the user ring: a slot per user request in flight or completed and unreaped
 	waiters   *waiter
 	kw        *waiter // the waiter in ppoll on evfd, or nil
 	freeW     *waiter
@@ -63,8 +60,9 @@ func New(nr int) (*Context, error) {
 		ioDestroy(ctx)
 		return nil, err
 	}
-	c := &Context{nr: nr, ctx: ctx, evfd: evfd, events: make([]core.Event, nr)}
+	c := &Context{nr: nr, ctx: ctx, evfd: evfd}
 	c.mapped = c.ring.mapRing(hdr)
+	c.events.Init(nr)
 	c.reqs = make([]request, nr)
 	for i := nr - 1; i >= 0; i-- {
 		r := &c.reqs[i]
@@ -135,7 +133,7 @@ func (c *Context) takeLocked(i *core.Iocb, sync bool) (*request, error) {
 			c.freeSync = r.nextFree
 		}
 	} else {
-		if c.reserved >= c.nr {
+		if !c.events.Reserve() {
 			return nil, unix.EAGAIN
 		}
 		r = c.free
@@ -144,12 +142,13 @@ func (c *Context) takeLocked(i *core.Iocb, sync bool) (*request, error) {
 		if sync {
 			r.nextFree = c.freeSync
 			c.freeSync = r
+		} else {
+			c.events.Release()
 		}
 		return nil, unix.EINVAL // already in flight
 	}
 	if !sync {
 		c.free = r.nextFree
-		c.reserved++
 	}
 	r.iocb = i
 	r.inFlight = true

@@ -39,7 +39,7 @@ func (c *Context) readyLocked(w *waiter) bool {
 	case w.reaper:
 		return c.resfdReqs == 0 || c.dead
 	}
-	return c.count >= w.need || c.dead
+	return c.events.Len() >= w.need || c.dead
 }
 
 // waitLocked sleeps until w is ready, deadline passes (zero: never) or done
@@ -234,12 +234,7 @@ func (c *Context) completeLocked(r *request, res int64) {
 		r.done, r.res = true, res
 	} else {
 		r.iocb = nil
-		tail := c.head + c.count
-		if tail >= c.nr {
-			tail -= c.nr
-		}
-		c.events[tail] = core.Event{Data: iocb.Data, Obj: iocb, Res: res}
-		c.count++
+		c.events.Post(core.Event{Data: iocb.Data, Obj: iocb, Res: res})
 		r.nextFree = c.free
 		c.free = r
 	}
@@ -261,7 +256,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		return 0, unix.EINVAL
 	}
 	c.drainLocked()
-	n := c.reapLocked(events)
+	n := c.events.Reap(events)
 	if n >= minNr || timeout == 0 {
 		c.mu.Unlock()
 		return n, nil
@@ -278,7 +273,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	for {
 		w.need = minNr - n
 		expired := c.waitLocked(w, deadline, ctx)
-		n += c.reapLocked(events[n:])
+		n += c.events.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
@@ -303,23 +298,6 @@ func ctxErr(n int, ctx context.Context) error {
 		return nil
 	}
 	return ctx.Err()
-}
-
-// reapLocked copies up to len(events) events out of the user ring and
-// frees their slots. Hold mu.
-func (c *Context) reapLocked(events []core.Event) int {
-	n := min(len(events), c.count)
-	for j := 0; j < n; j++ {
-		events[j] = c.events[c.head]
-		c.events[c.head] = core.Event{}
-		c.head++
-		if c.head == c.nr {
-			c.head = 0
-		}
-	}
-	c.count -= n
-	c.reserved -= n
-	return n
 }
 
 // reaper waits while requests with an eventfd are in flight, so that their

@@ -64,14 +64,11 @@ type Context struct {
 
 	// guarded by k.Mu:
 	dead     bool
-	reserved int // in flight + completed and unreaped: never above nr
 	inflight int // accepted, not completed (Do included)
 	free     *request
 	freeSync *request
-	active   *request // list of requests in flight, for cancel and destroy
-	ring     []core.Event
-	head     int // next event to reap
-	count    int // events in the ring
+	active   *request  // list of requests in flight, for cancel and destroy
+	ring     core.Ring // completions; a slot per request, Do's excepted
 	waiters  *waiter
 	freeW    *waiter
 	stats    core.Stats
@@ -107,12 +104,12 @@ func New(nr int, cfg Config) (*Context, error) {
 	c := &Context{
 		nr:      nr,
 		workers: w,
-		ring:    make([]core.Event, nr),
 		offTok:  make(chan struct{}, 1),
 		kickTok: make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		idle:    make(chan struct{}),
 	}
+	c.ring.Init(nr)
 	c.reqs = make([]request, nr)
 	for i := range c.reqs {
 		r := &c.reqs[i]
@@ -219,12 +216,7 @@ func (c *Context) finishLocked(r *request, res int64) int {
 	if r.sync {
 		r.result = res // the Do goroutine, which runs this, reads it
 	} else {
-		tail := c.head + c.count
-		if tail >= c.nr {
-			tail -= c.nr
-		}
-		c.ring[tail] = core.Event{Data: iocb.Data, Obj: iocb, Res: res}
-		c.count++
+		c.ring.Post(core.Event{Data: iocb.Data, Obj: iocb, Res: res})
 		r.nextFree = c.free
 		c.free = r
 	}
@@ -435,7 +427,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		c.k.Mu.Unlock()
 		return 0, unix.EINVAL
 	}
-	n := c.reapLocked(events)
+	n := c.ring.Reap(events)
 	if n >= minNr || timeout == 0 {
 		c.k.Mu.Unlock()
 		return n, nil
@@ -470,7 +462,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		}
 		c.k.Mu.Lock()
 		c.removeWaiterLocked(w)
-		n += c.reapLocked(events[n:])
+		n += c.ring.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
@@ -495,21 +487,4 @@ func ctxErr(n int, ctx context.Context) error {
 		return nil
 	}
 	return ctx.Err()
-}
-
-// reapLocked copies up to len(events) events out of the ring and frees
-// their slots.
-func (c *Context) reapLocked(events []core.Event) int {
-	n := min(len(events), c.count)
-	for j := 0; j < n; j++ {
-		events[j] = c.ring[c.head]
-		c.ring[c.head] = core.Event{}
-		c.head++
-		if c.head == c.nr {
-			c.head = 0
-		}
-	}
-	c.count -= n
-	c.reserved -= n
-	return n
 }

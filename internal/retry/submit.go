@@ -139,7 +139,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 				c.freeSync = r.nextFree
 			}
 		} else {
-			if c.reserved >= c.nr {
+			if !c.ring.Reserve() {
 				return j, unix.EAGAIN
 			}
 			r = c.free
@@ -150,11 +150,9 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 				r.nextFree, c.freeSync = c.freeSync, r
 			} else {
 				r.nextFree, c.free = c.free, r
+				c.ring.Release()
 			}
 			return j, unix.EINVAL // already in flight
-		}
-		if !sync {
-			c.reserved++
 		}
 		c.inflight++
 		c.stats.Submitted++

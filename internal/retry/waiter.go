@@ -61,7 +61,7 @@ func (c *Context) removeWaiterLocked(w *waiter) {
 // be touched then.
 func (c *Context) wakeReapersLocked() {
 	for w := c.waiters; w != nil; w = w.next {
-		if c.count >= w.need {
+		if c.ring.Len() >= w.need {
 			select {
 			case w.ch <- struct{}{}:
 			default:

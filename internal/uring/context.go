@@ -27,17 +27,14 @@ type Context struct {
 	// mu guards everything below, and the CQ head.
 	mu        sync.Mutex
 	dead      bool
-	reserved  int // in flight + drained and unreaped, user requests: never above nr
 	inflight  int // user and sync requests submitted and not drained
 	pending   int // SQEs submitted whose CQE is not drained (internal ones too)
 	free      *request
 	freeSync  *request
 	syncs     []*request // sync requests by index; only grows
-	events    []core.Event
-	head      int     // next event to reap
-	count     int     // events in events
-	waiters   *waiter // sleeping on their channel
-	kw        *waiter // the waiter inside io_uring_enter, or nil; while set, only it drains
+	events    core.Ring  // the user ring: a slot per user request in flight or drained and unreaped
+	waiters   *waiter    // sleeping on their channel
+	kw        *waiter    // the waiter inside io_uring_enter, or nil; while set, only it drains
 	freeW     *waiter
 	resub     *request // stream reads and writes waiting for their next SQE
 	resfdReqs int      // requests in flight with an eventfd to signal
@@ -51,7 +48,7 @@ func New(nr int) (*Context, error) {
 	if nr <= 0 {
 		return nil, unix.EINVAL
 	}
-	c := &Context{nr: nr, events: make([]core.Event, nr)}
+	c := &Context{nr: nr}
 	sq := uint32(min(max(nr, 8), 4096))
 	p := params{flags: setupCQSize | setupClamp, cqEntries: uint32(min(max(2*nr, 16), 2*maxEntries))}
 	fd, err := setup(sq, &p)
@@ -70,6 +67,7 @@ func New(nr int) (*Context, error) {
 	}
 	c.extArg = p.features&featExtArg != 0
 	c.sqTail = c.ring.loadSQTail()
+	c.events.Init(nr)
 	c.reqs = make([]request, nr)
 	for i := nr - 1; i >= 0; i-- {
 		r := &c.reqs[i]
@@ -134,7 +132,7 @@ func (c *Context) takeLocked(i *core.Iocb, sync bool) (*request, error) {
 	if sync {
 		r = c.getSyncLocked()
 	} else {
-		if c.reserved >= c.nr {
+		if !c.events.Reserve() {
 			return nil, unix.EAGAIN
 		}
 		r = c.free
@@ -142,12 +140,13 @@ func (c *Context) takeLocked(i *core.Iocb, sync bool) (*request, error) {
 	if !i.Take(&r.claim) {
 		if sync {
 			c.putSyncLocked(r)
+		} else {
+			c.events.Release()
 		}
 		return nil, unix.EINVAL // already in flight
 	}
 	if !sync {
 		c.free = r.nextFree
-		c.reserved++
 	}
 	r.written, r.cancelled = 0, false
 	r.iocb = i

@@ -43,7 +43,7 @@ func (c *Context) readyLocked(w *waiter) bool {
 	case w.reaper:
 		return c.resfdReqs == 0 || c.dead
 	}
-	return c.count >= w.need || c.dead
+	return c.events.Len() >= w.need || c.dead
 }
 
 // waitLocked sleeps until w is ready, deadline passes (zero: never) or done
@@ -240,12 +240,7 @@ func (c *Context) completeLocked(r *request, res int64) {
 		r.done, r.res = true, res
 	} else {
 		r.iocb = nil
-		tail := c.head + c.count
-		if tail >= c.nr {
-			tail -= c.nr
-		}
-		c.events[tail] = core.Event{Data: iocb.Data, Obj: iocb, Res: res}
-		c.count++
+		c.events.Post(core.Event{Data: iocb.Data, Obj: iocb, Res: res})
 		r.nextFree = c.free
 		c.free = r
 	}
@@ -274,7 +269,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 			c.mu.Lock()
 		}
 	}
-	n := c.reapLocked(events)
+	n := c.events.Reap(events)
 	if n >= minNr || timeout == 0 {
 		c.mu.Unlock()
 		return n, nil
@@ -291,7 +286,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	for {
 		w.need = minNr - n
 		expired := c.waitLocked(w, deadline, ctx)
-		n += c.reapLocked(events[n:])
+		n += c.events.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
@@ -316,23 +311,6 @@ func ctxErr(n int, ctx context.Context) error {
 		return nil
 	}
 	return ctx.Err()
-}
-
-// reapLocked copies up to len(events) events out of the user ring and
-// frees their slots.
-func (c *Context) reapLocked(events []core.Event) int {
-	n := min(len(events), c.count)
-	for j := 0; j < n; j++ {
-		events[j] = c.events[c.head]
-		c.events[c.head] = core.Event{}
-		c.head++
-		if c.head == c.nr {
-			c.head = 0
-		}
-	}
-	c.count -= n
-	c.reserved -= n
-	return n
 }
 
 // reaper waits while requests with an eventfd are in flight, so that their
