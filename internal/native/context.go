@@ -35,10 +35,9 @@ type Context struct {
 	free      *request
 	freeSync  *request
 	syncs     []*request
-	events    core.Ring // the user ring: a slot per user request in flight or completed and unreaped
-	waiters   *waiter
-	kw        *waiter // the waiter in ppoll on evfd, or nil
-	freeW     *waiter
+	events    core.Ring              // the user ring: a slot per user request in flight or completed and unreaped
+	waiters   core.WaitList[waitFor] // sleeping on their channel, and free ones
+	kw        *waiter                // the waiter in ppoll on evfd, or nil
 	resfdReqs int
 	reaping   bool
 	stats     core.Stats
@@ -322,10 +321,10 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	c.flush(&b)
 	c.smu.RUnlock()
 	c.mu.Lock()
-	w := c.getWaiterLocked()
-	w.req = r
+	w := c.waiters.Get()
+	w.For.req = r
 	c.waitLocked(w, time.Time{}, nil)
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	ev := core.Event{Data: i.Data, Obj: i, Res: r.res}
 	r.iocb = nil
 	r.nextFree = c.freeSync
@@ -432,16 +431,16 @@ func (c *Context) Destroy() error {
 			c.cancelKernelLocked(r)
 		}
 	}
-	c.wakeAllLocked()
+	c.waiters.WakeAll()
 	c.mu.Unlock()
 	c.smu.Unlock()
 	c.wakeKernel()
 
 	c.mu.Lock()
-	w := c.getWaiterLocked()
-	w.destroy = true
+	w := c.waiters.Get()
+	w.For.destroy = true
 	c.waitLocked(w, time.Time{}, nil)
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	c.mu.Unlock()
 	c.wg.Wait()
 	c.mu.Lock()

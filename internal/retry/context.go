@@ -67,10 +67,9 @@ type Context struct {
 	inflight int // accepted, not completed (Do included)
 	free     *request
 	freeSync *request
-	active   *request  // list of requests in flight, for cancel and destroy
-	ring     core.Ring // completions; a slot per request, Do's excepted
-	waiters  *waiter
-	freeW    *waiter
+	active   *request               // list of requests in flight, for cancel and destroy
+	ring     core.Ring              // completions; a slot per request, Do's excepted
+	waiters  core.WaitList[waitFor] // reapers asleep in GetEvents, and free ones
 	stats    core.Stats
 	nowaitNo map[devIno]uint8 // files whose reads (1) / writes (2) refuse RWF_NOWAIT
 	idle     chan struct{}    // closed when dead and inflight reaches 0
@@ -386,7 +385,7 @@ func (c *Context) Destroy() error {
 	if c.inflight == 0 {
 		close(c.idle)
 	}
-	c.wakeAllReapersLocked()
+	c.waiters.WakeAll()
 	// Cancel every request. Nothing joins the active list once dead is
 	// set, so one snapshot of it is all there is to cancel.
 	type victim struct {
@@ -436,11 +435,10 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		c.k.Mu.Unlock()
 		return n, ctxErr(n, ctx)
 	}
-	w := c.getWaiterLocked()
+	w := c.waiters.Get()
 	var tch <-chan time.Time
 	if timeout > 0 {
-		w.timer.Reset(timeout)
-		tch = w.timer.C
+		tch = w.Arm(timeout)
 	}
 	var done <-chan struct{}
 	if ctx != nil {
@@ -448,12 +446,12 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	}
 	var err error
 	for {
-		w.need = minNr - n
-		c.addWaiterLocked(w)
+		w.For.need = minNr - n
+		c.waiters.Add(w)
 		c.k.Mu.Unlock()
 		expired := false
 		select {
-		case <-w.ch:
+		case <-w.Woken():
 		case <-tch:
 			expired = true
 		case <-done:
@@ -461,16 +459,16 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 			err = ctx.Err()
 		}
 		c.k.Mu.Lock()
-		c.removeWaiterLocked(w)
+		c.waiters.Remove(w)
 		n += c.ring.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
 	}
 	if timeout > 0 {
-		w.timer.Stop()
+		w.Disarm()
 	}
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	dead := c.dead
 	c.k.Mu.Unlock()
 	if n > 0 {

@@ -31,14 +31,13 @@ type Context struct {
 	pending   int // SQEs submitted whose CQE is not drained (internal ones too)
 	free      *request
 	freeSync  *request
-	syncs     []*request // sync requests by index; only grows
-	events    core.Ring  // the user ring: a slot per user request in flight or drained and unreaped
-	waiters   *waiter    // sleeping on their channel
-	kw        *waiter    // the waiter inside io_uring_enter, or nil; while set, only it drains
-	freeW     *waiter
-	resub     *request // stream reads and writes waiting for their next SQE
-	resfdReqs int      // requests in flight with an eventfd to signal
-	reaping   bool     // the eventfd reaper goroutine runs
+	syncs     []*request             // sync requests by index; only grows
+	events    core.Ring              // the user ring: a slot per user request in flight or drained and unreaped
+	waiters   core.WaitList[waitFor] // sleeping on their channel, and free ones
+	kw        *waiter                // the waiter inside io_uring_enter, or nil; while set, only it drains
+	resub     *request               // stream reads and writes waiting for their next SQE
+	resfdReqs int                    // requests in flight with an eventfd to signal
+	reaping   bool                   // the eventfd reaper goroutine runs
 	stats     core.Stats
 	wg        sync.WaitGroup // the reaper
 }
@@ -320,10 +319,10 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	c.flushSmu()
 	c.smu.Unlock()
 	c.mu.Lock()
-	w := c.getWaiterLocked()
-	w.req = r
+	w := c.waiters.Get()
+	w.For.req = r
 	c.waitLocked(w, time.Time{}, nil)
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	ev := core.Event{Data: i.Data, Obj: i, Res: r.res}
 	c.putSyncLocked(r)
 	c.mu.Unlock()
@@ -375,10 +374,10 @@ func (c *Context) Cancel(i *core.Iocb) error {
 	c.smu.Unlock()
 
 	c.mu.Lock()
-	w := c.getWaiterLocked()
-	w.req = cr
+	w := c.waiters.Get()
+	w.For.req = cr
 	c.waitLocked(w, time.Time{}, nil)
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	res := cr.res
 	c.putSyncLocked(cr)
 	c.mu.Unlock()
@@ -419,7 +418,7 @@ func (c *Context) Destroy() error {
 		return unix.EINVAL
 	}
 	c.dead = true
-	c.wakeAllLocked()
+	c.waiters.WakeAll()
 	for c.resub != nil { // continuations not issued: end them now
 		r := c.resub
 		c.resub = r.nextResub
@@ -453,10 +452,10 @@ func (c *Context) Destroy() error {
 	c.smu.Unlock()
 
 	c.mu.Lock()
-	w := c.getWaiterLocked()
-	w.destroy = true
+	w := c.waiters.Get()
+	w.For.destroy = true
 	c.waitLocked(w, time.Time{}, nil)
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	c.mu.Unlock()
 	c.wg.Wait()
 

@@ -11,39 +11,37 @@ import (
 
 // waiter is a goroutine waiting for something the CQ will bring: events
 // (GetEvents), one request (Do, Cancel), no eventfd request in flight (the
-// reaper), or nothing pending at all (Destroy). Waiters are reused, with
-// their channel and timer, so that a steady reaper allocates nothing.
-type waiter struct {
-	ch    chan struct{} // capacity 1: a wake-up is never lost nor blocks
-	timer *time.Timer
+// reaper), or nothing pending at all (Destroy). Context.waiters holds the
+// sleeping ones and reuses them (see core.Waiter).
+type waiter = core.Waiter[waitFor]
 
-	// What the waiter waits for; guarded by Context.mu.
+// waitFor is what a waiter waits for, and, when it is the kernel waiter,
+// its syscall arguments. Guarded by Context.mu.
+type waitFor struct {
 	need    int      // GetEvents: events in the user ring
 	req     *request // Do, Cancel: this request done
 	destroy bool     // Destroy: nothing pending, nobody in the kernel
 	reaper  bool     // the eventfd reaper: no eventfd request in flight
 
 	// The kernel waiter's io_uring_enter arguments. They live here, in
-	// the heap, because the kernel reads them through a pointer the
-	// syscall gets as an integer: a goroutine stack may move, the heap
-	// does not.
+	// the heap (in the waiter), because the kernel reads them through a
+	// pointer the syscall gets as an integer: a goroutine stack may move,
+	// the heap does not.
 	arg getEventsArg
 	ts  unix.Timespec
-
-	next, prev *waiter // Context.waiters or Context.freeW; guarded by mu
 }
 
 // readyLocked reports whether w's wait is over. Hold mu.
 func (c *Context) readyLocked(w *waiter) bool {
 	switch {
-	case w.req != nil:
-		return w.req.done
-	case w.destroy:
+	case w.For.req != nil:
+		return w.For.req.done
+	case w.For.destroy:
 		return c.pending == 0 && (c.kw == nil || c.kw == w)
-	case w.reaper:
+	case w.For.reaper:
 		return c.resfdReqs == 0 || c.dead
 	}
-	return c.events.Len() >= w.need || c.dead
+	return c.events.Len() >= w.For.need || c.dead
 }
 
 // waitLocked sleeps until w is ready, deadline passes (zero: never) or done
@@ -78,7 +76,7 @@ func (c *Context) waitLocked(w *waiter, deadline time.Time, ctx context.Context)
 				c.resubmit()
 				c.mu.Lock()
 			}
-			c.wakeAllLocked() // one of them becomes the kernel waiter
+			c.waiters.WakeAll() // one of them becomes the kernel waiter
 			if c.readyLocked(w) {
 				return false
 			}
@@ -93,24 +91,23 @@ func (c *Context) waitLocked(w *waiter, deadline time.Time, ctx context.Context)
 			if d <= 0 {
 				return true
 			}
-			w.timer.Reset(d)
-			tch = w.timer.C
+			tch = w.Arm(d)
 		}
-		c.addWaiterLocked(w)
+		c.waiters.Add(w)
 		c.mu.Unlock()
 		expired := false
 		select {
-		case <-w.ch:
+		case <-w.Woken():
 		case <-tch:
 			expired = true
 		case <-done:
 			expired = true
 		}
 		if tch != nil {
-			w.timer.Stop()
+			w.Disarm()
 		}
 		c.mu.Lock()
-		c.removeWaiterLocked(w)
+		c.waiters.Remove(w)
 		if expired && !c.readyLocked(w) {
 			return true
 		}
@@ -131,10 +128,10 @@ func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
 	if c.extArg || deadline.IsZero() {
 		flags := uint32(enterGetEvents)
 		if !deadline.IsZero() {
-			w.ts = unix.NsecToTimespec(int64(d))
-			w.arg = getEventsArg{}
-			w.arg.setTimeout(&w.ts)
-			arg = &w.arg
+			w.For.ts = unix.NsecToTimespec(int64(d))
+			w.For.arg = getEventsArg{}
+			w.For.arg.setTimeout(&w.For.ts)
+			arg = &w.For.arg
 			flags |= enterExtArg
 		}
 		switch _, e := enter(c.fd, 0, 1, flags, arg); e {
@@ -282,16 +279,16 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	w := c.getWaiterLocked()
+	w := c.waiters.Get()
 	for {
-		w.need = minNr - n
+		w.For.need = minNr - n
 		expired := c.waitLocked(w, deadline, ctx)
 		n += c.events.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
 	}
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	dead := c.dead
 	c.mu.Unlock()
 	if n > 0 {
@@ -318,77 +315,21 @@ func ctxErr(n int, ctx context.Context) error {
 func (c *Context) reaper() {
 	defer c.wg.Done()
 	c.mu.Lock()
-	w := c.getWaiterLocked()
-	w.reaper = true
+	w := c.waiters.Get()
+	w.For.reaper = true
 	c.waitLocked(w, time.Time{}, nil)
-	c.putWaiterLocked(w)
+	c.waiters.Put(w)
 	c.reaping = false
 	c.mu.Unlock()
-}
-
-func (c *Context) getWaiterLocked() *waiter {
-	w := c.freeW
-	if w == nil {
-		w = &waiter{ch: make(chan struct{}, 1), timer: time.NewTimer(math.MaxInt64)}
-		w.timer.Stop()
-	} else {
-		c.freeW = w.next
-	}
-	w.need, w.req, w.destroy, w.reaper = 0, nil, false, false
-	select { // a wake-up meant for an earlier use
-	case <-w.ch:
-	default:
-	}
-	return w
-}
-
-func (c *Context) putWaiterLocked(w *waiter) {
-	w.req = nil
-	w.next, w.prev = c.freeW, nil
-	c.freeW = w
-}
-
-func (c *Context) addWaiterLocked(w *waiter) {
-	w.prev = nil
-	w.next = c.waiters
-	if c.waiters != nil {
-		c.waiters.prev = w
-	}
-	c.waiters = w
-}
-
-func (c *Context) removeWaiterLocked(w *waiter) {
-	if w.prev != nil {
-		w.prev.next = w.next
-	} else if c.waiters == w {
-		c.waiters = w.next
-	}
-	if w.next != nil {
-		w.next.prev = w.prev
-	}
-	w.next, w.prev = nil, nil
 }
 
 // wakeReadyLocked wakes the sleeping waiters whose wait is over. The send
 // is non-blocking into a channel of capacity one, under the lock: once the
 // lock is dropped the waiter may be reused.
 func (c *Context) wakeReadyLocked() {
-	for w := c.waiters; w != nil; w = w.next {
+	for w := c.waiters.First(); w != nil; w = w.Next() {
 		if c.readyLocked(w) {
-			wake(w)
+			w.Wake()
 		}
-	}
-}
-
-func (c *Context) wakeAllLocked() {
-	for w := c.waiters; w != nil; w = w.next {
-		wake(w)
-	}
-}
-
-func wake(w *waiter) {
-	select {
-	case w.ch <- struct{}{}:
-	default:
 	}
 }

@@ -1,0 +1,119 @@
+package core
+
+import (
+	"math"
+	"time"
+)
+
+// Waiter is a goroutine asleep in an engine until completions bring what it
+// waits for (GetEvents; in the kernel engines also Do, Cancel, Destroy and
+// the eventfd reaper). Waiters are reused, with their channel and timer, so
+// that a steady reaper allocates nothing. T is what the engine records of
+// what the waiter waits for.
+//
+// Waking is a non-blocking send into a channel of capacity one, done under
+// the engine's context lock: a wake-up is never lost and never blocks, and
+// once the lock is dropped the waiter may be put back and reused by another
+// goroutine, so it must not be touched then.
+type Waiter[T any] struct {
+	ch    chan struct{} // capacity 1
+	timer *time.Timer   // stopped unless its owner armed it
+
+	// For is what the waiter waits for, which the engine's wake-up
+	// decisions read; zero when Get returns the waiter. Guarded by the
+	// engine's context lock.
+	For T
+
+	next, prev *Waiter[T] // WaitList.asleep or WaitList.free; guarded by the context lock
+}
+
+// Woken is the channel a wake-up arrives on.
+func (w *Waiter[T]) Woken() <-chan struct{} { return w.ch }
+
+// Wake wakes w if it is not already woken. Hold the engine's context lock.
+func (w *Waiter[T]) Wake() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+// Arm starts w's timer for d and returns its channel; Disarm stops it.
+func (w *Waiter[T]) Arm(d time.Duration) <-chan time.Time {
+	w.timer.Reset(d)
+	return w.timer.C
+}
+
+// Disarm stops the timer Arm started.
+func (w *Waiter[T]) Disarm() { w.timer.Stop() }
+
+// Next is the waiter after w on the sleeping list, or nil.
+func (w *Waiter[T]) Next() *Waiter[T] { return w.next }
+
+// WaitList is a context's sleeping waiters, a doubly linked list so that a
+// waiter leaves it in constant time, and the free waiters kept for reuse.
+// The zero value is empty and ready. It has no lock of its own: hold the
+// engine's context lock for every method.
+type WaitList[T any] struct {
+	asleep *Waiter[T]
+	free   *Waiter[T] // linked through next
+}
+
+// Get returns a free waiter, allocating one only when none is free, with
+// no wake-up pending and a zero For.
+func (l *WaitList[T]) Get() *Waiter[T] {
+	w := l.free
+	if w == nil {
+		w = &Waiter[T]{ch: make(chan struct{}, 1), timer: time.NewTimer(math.MaxInt64)}
+		w.timer.Stop()
+	} else {
+		l.free = w.next
+	}
+	select { // a wake-up meant for an earlier use
+	case <-w.ch:
+	default:
+	}
+	return w
+}
+
+// Put frees w, which is not asleep, for a later Get. It clears For, so
+// that a free waiter keeps no request reachable.
+func (l *WaitList[T]) Put(w *Waiter[T]) {
+	var zero T
+	w.For = zero
+	w.next, w.prev = l.free, nil
+	l.free = w
+}
+
+// Add puts w on the sleeping list, where the engine's wake-ups find it.
+func (l *WaitList[T]) Add(w *Waiter[T]) {
+	w.prev = nil
+	w.next = l.asleep
+	if l.asleep != nil {
+		l.asleep.prev = w
+	}
+	l.asleep = w
+}
+
+// Remove takes w, which Add put there, off the sleeping list.
+func (l *WaitList[T]) Remove(w *Waiter[T]) {
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else if l.asleep == w {
+		l.asleep = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	}
+	w.next, w.prev = nil, nil
+}
+
+// First is the first sleeping waiter, or nil; walk on with Next.
+func (l *WaitList[T]) First() *Waiter[T] { return l.asleep }
+
+// WakeAll wakes every sleeping waiter.
+func (l *WaitList[T]) WakeAll() {
+	for w := l.asleep; w != nil; w = w.next {
+		w.Wake()
+	}
+}

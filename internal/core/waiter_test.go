@@ -1,0 +1,93 @@
+package core
+
+import (
+	"testing"
+	"time"
+)
+
+// TestWaitList: waiters leave the sleeping list from any place, wake-ups
+// reach only the sleeping ones, and a reused waiter has no stale wake-up
+// and a zero For.
+func TestWaitList(t *testing.T) {
+	var l WaitList[int]
+	a, b, c := l.Get(), l.Get(), l.Get()
+	a.For, b.For, c.For = 1, 2, 3
+	l.Add(a)
+	l.Add(b)
+	l.Add(c)
+	l.Remove(b) // from the middle
+	var seen []int
+	for w := l.First(); w != nil; w = w.Next() {
+		seen = append(seen, w.For)
+	}
+	if len(seen) != 2 || seen[0] != 3 || seen[1] != 1 {
+		t.Fatalf("asleep after removing 2: %v, want [3 1]", seen)
+	}
+	l.WakeAll()
+	l.WakeAll() // a second wake-up neither blocks nor queues
+	for _, w := range []*Waiter[int]{a, c} {
+		select {
+		case <-w.Woken():
+		default:
+			t.Fatalf("waiter %d not woken", w.For)
+		}
+	}
+	select {
+	case <-b.Woken():
+		t.Fatal("a waiter off the list was woken")
+	default:
+	}
+	l.Remove(c) // the head
+	l.Remove(a) // the last
+	if l.First() != nil {
+		t.Fatal("list not empty")
+	}
+	a.Wake() // left pending: Get must drop it
+	l.Put(a)
+	if w := l.Get(); w != a || w.For != 0 {
+		t.Fatalf("Get after Put: %p (For %d), want %p reused with For 0", w, w.For, a)
+	} else {
+		select {
+		case <-w.Woken():
+			t.Fatal("a reused waiter kept a stale wake-up")
+		default:
+		}
+	}
+}
+
+// TestWaiterTimer: Arm fires after its duration; Disarm stops it.
+func TestWaiterTimer(t *testing.T) {
+	var l WaitList[struct{}]
+	w := l.Get()
+	select {
+	case <-w.Arm(time.Millisecond):
+	case <-time.After(5 * time.Second):
+		t.Fatal("timer did not fire")
+	}
+	tch := w.Arm(time.Hour)
+	w.Disarm()
+	select {
+	case <-tch:
+		t.Fatal("a disarmed timer fired")
+	default:
+	}
+}
+
+// TestWaitListAllocs: a steady waiter cycle (GetEvents that sleeps) and a
+// wake-up allocate nothing.
+func TestWaitListAllocs(t *testing.T) {
+	var l WaitList[int]
+	l.Put(l.Get())
+	allocs := testing.AllocsPerRun(100, func() {
+		w := l.Get()
+		w.For = 1
+		l.Add(w)
+		l.WakeAll()
+		<-w.Woken()
+		l.Remove(w)
+		l.Put(w)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per cycle, want 0", allocs)
+	}
+}
