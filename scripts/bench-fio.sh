@@ -2,31 +2,38 @@
 # bench-fio.sh: kaio's aio-stress side by side with fio on the same file,
 # as in docs/perf-aio-stress.md. Run from the repository root:
 #
-#   bash scripts/bench-fio.sh                  # 1 GiB file in the current directory
-#   SIZE=256m DIR=/mnt/test bash scripts/bench-fio.sh
+#   bash scripts/bench-fio.sh                  # a file in the current directory
+#   SIZE=256m BUF_SIZE=1g REPEAT=1 DIR=/mnt/test bash scripts/bench-fio.sh
 #
 # It builds cmd/aio-stress, installs fio (Debian's package) if it is
-# missing, writes the file once, then for each case runs aio-stress on each
-# kaio engine that is usable and fio with ioengine=libaio, io_uring and
-# psync, and prints MB/s (MiB/s) and the ratios. Nothing else is built or
-# downloaded.
+# missing, writes the file once, then for each case and stage runs
+# aio-stress on each kaio engine that is usable and fio with
+# ioengine=libaio, io_uring and psync, one right after the other, REPEAT
+# times in rotated order; it prints every sample on stderr and a table of
+# the medians (MiB/s, which aio-stress calls MB/s) and their ratios on
+# stdout. Nothing else is built or downloaded.
 #
-# Cases (all on one file of SIZE):
+# Cases (all on one file; the first BUF_SIZE bytes of it for buffered runs,
+# which end in a few tenths of a second and need the length to be timed,
+# the first SIZE bytes for O_DIRECT ones):
 #   64 KiB records, depth 64, buffered and O_DIRECT: write, read, random
-#   write, random read (aio-stress's four stages, one run per engine).
+#   write, random read (aio-stress's four stages, each run alone with -o N).
 #   4 KiB random reads, depth 32, O_DIRECT.
 #
 # What is compared: aio-stress's "<stage> on <file>" figure (first
-# submission to last completion, no fsync; io_mb_per_s in -json) with fio's
-# bandwidth for the same rw, bs, iodepth and direct, invalidate=0 so that
-# buffered reads come from the page cache in both tools (aio-stress reads
-# what it has just written). fio psync ignores iodepth: it is depth 1.
+# submission to last completion, without the fsync that follows; its
+# io_mb_per_s in -json) with fio's bandwidth for the same rw, bs, iodepth
+# and direct, invalidate=0 so that buffered reads come from the page cache
+# in both tools, and a sync of the file after each fio job as aio-stress
+# fsyncs after each stage. fio psync ignores iodepth: it is depth 1.
 set -euo pipefail
 
 SIZE=${SIZE:-1g}
+BUF_SIZE=${BUF_SIZE:-4g}
 DIR=${DIR:-$PWD}
 ENGINES=${ENGINES:-"retry uring native"}
-RUNTIME=${RUNTIME:-30} # seconds: caps a slow fio job (psync at depth 1); its rate stays valid
+RUNTIME=${RUNTIME:-15} # seconds: caps a slow fio job (psync at depth 1); its rate stays valid
+REPEAT=${REPEAT:-3}   # runs of each tool per stage; the table shows the median
 FILE=$DIR/kaio-bench.dat
 
 if ! command -v fio >/dev/null; then
@@ -38,10 +45,13 @@ go build -o "$tmp/aio-stress" ./cmd/aio-stress
 AS=$tmp/aio-stress
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr); $(nproc) cpus; fio $(fio --version)"
-echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($SIZE, $(df -T "$DIR" | awk 'NR==2{print $2}'))"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($BUF_SIZE buffered, $SIZE O_DIRECT, $(df -T "$DIR" | awk 'NR==2{print $2}')); median of $REPEAT"
 
 # Lay the file out once, so that every write below overwrites.
-"$AS" -E retry -s "$SIZE" -o 0 "$FILE" >/dev/null 2>&1
+if ! "$AS" -E retry -s "$BUF_SIZE" -o 0 "$FILE" >/dev/null 2>"$tmp/err"; then
+	cat "$tmp/err" >&2
+	exit 1
+fi
 
 usable=()
 for e in $ENGINES; do
@@ -52,53 +62,68 @@ for e in $ENGINES; do
 	fi
 done
 
-# kaio ENGINE ARGS...: prints "stage io_mb_per_s" per stage.
+# kaio ENGINE SIZE ARGS...: prints "stage=io_mb_per_s" per stage.
 kaio() {
-	local e=$1
-	shift
-	"$AS" -E "$e" -s "$SIZE" -json "$@" "$FILE" 2>"$tmp/kaio.err" |
+	local e=$1 size=$2
+	shift 2
+	"$AS" -E "$e" -s "$size" -json "$@" "$FILE" 2>"$tmp/kaio.err" |
 		sed -E 's/.*"stage":"([^"]*)".*"io_mb_per_s":([0-9.e+-]+).*/\1=\2/' | tr ' ' _
 }
 
-# fio IOENGINE RW BS DEPTH DIRECT: prints MiB/s.
+# fio_run IOENGINE RW BS DEPTH DIRECT SIZE: prints MiB/s.
 fio_run() {
-	fio --name=bench --filename="$FILE" --size="$SIZE" --ioengine="$1" --rw="$2" --bs="$3" \
+	fio --name=bench --filename="$FILE" --size="$6" --ioengine="$1" --rw="$2" --bs="$3" \
 		--iodepth="$4" --direct="$5" --invalidate=0 --runtime="$RUNTIME" --output-format=terse --terse-version=3 2>/dev/null |
-		awk -F';' -v rw="$2" 'NF > 50 { kib = (rw ~ /write/) ? $48 : $7; printf "%.1f\n", kib / 1024 }'
+		awk -F';' -v rw="$2" 'NF > 50 && $3 == "bench" { kib = (rw ~ /write/) ? $48 : $7; printf "%.1f\n", kib / 1024 }'
 	# aio-stress fsyncs between its stages (not counted in its figure):
 	# do the same, or the next fio job runs against the writeback of this
 	# one's dirty pages (a buffered read then measures at a quarter).
 	sync "$FILE"
 }
 
-declare -A R
+declare -A R # case/stage/tool -> MiB/s, the median over the repeats
 fios=(libaio io_uring psync)
 stages=(write read random_write random_read)
 fiorw=(write read randwrite randread)
 
-case_run() { # NAME BS DEPTH DIRECT STAGE-FLAGS...
-	local name=$1 bs=$2 depth=$3 direct=$4
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# case_run NAME BS DEPTH DIRECT STAGE...: each stage on its own (aio-stress
+# -o N), every tool one after the other, REPEAT times in rotated order, so
+# that the tools of a row share the same background load as far as can be.
+case_run() {
+	local name=$1 bs=$2 depth=$3 direct=$4 size=$BUF_SIZE
 	shift 4
 	local dflag=()
-	[ "$direct" = 1 ] && dflag=(-O)
-	for e in "${usable[@]}"; do
-		for kv in $(kaio "$e" -r "$bs" -d "$depth" "${dflag[@]}" "$@"); do
-			R[$name/${kv%%=*}/kaio-$e]=$(awk -v v="${kv#*=}" 'BEGIN { printf "%.1f", v }')
-		done
-	done
-	for i in 0 1 2 3; do
+	[ "$direct" = 1 ] && dflag=(-O) && size=$SIZE
+	local tools=()
+	for e in "${usable[@]}"; do tools+=("kaio-$e"); done
+	for f in "${fios[@]}"; do tools+=("fio-$f"); done
+	for i in "$@"; do
 		local st=${stages[$i]}
-		[ -n "${R[$name/$st/kaio-${usable[0]}]:-}" ] || continue
-		for f in "${fios[@]}"; do
-			R[$name/$st/fio-$f]=$(fio_run "$f" "${fiorw[$i]}" "$bs" "$depth" "$direct")
+		: >"$tmp/samples"
+		for rep in $(seq "$REPEAT"); do
+			local n=${#tools[@]} k
+			for ((k = 0; k < n; k++)); do
+				local tool=${tools[$(((k + rep) % n))]} v
+				case $tool in
+				kaio-*) v=$(kaio "${tool#kaio-}" "$size" -r "$bs" -d "$depth" "${dflag[@]}" -o "$i" | sed -n 's/.*=//p') ;;
+				fio-*) v=$(fio_run "${tool#fio-}" "${fiorw[$i]}" "$bs" "$depth" "$direct" "$size") ;;
+				esac
+				echo "$tool $v" >>"$tmp/samples"
+			done
+		done
+		for tool in "${tools[@]}"; do
+			R[$name/$st/$tool]=$(awk -v t="$tool" '$1 == t && $2 != "" { print $2 }' "$tmp/samples" | median | awk '{ printf "%.1f", $1 }')
+			echo "# $name $st $tool: $(awk -v t="$tool" '$1 == t { printf "%s ", $2 }' "$tmp/samples")" >&2
 		done
 	done
 }
 
-case_run 64k-buffered 64k 64 0
-case_run 64k-direct 64k 64 1
+case_run 64k-buffered 64k 64 0 0 1 2 3
+case_run 64k-direct 64k 64 1 0 1 2 3
 # 4 KiB random reads only (the file is already written).
-case_run 4k-direct-d32 4k 32 1 -o 3
+case_run 4k-direct-d32 4k 32 1 3
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
@@ -130,5 +155,5 @@ for name in 64k-buffered 64k-direct 4k-direct-d32; do
 done
 echo
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# aio-stress: $AS -E ENGINE -s $SIZE -json -r BS -d DEPTH [-O] [-o 3] $FILE"
-echo "# fio: fio --name=bench --filename=$FILE --size=$SIZE --ioengine=E --rw=RW --bs=BS --iodepth=DEPTH --direct=D --invalidate=0 --runtime=$RUNTIME"
+echo "# aio-stress: aio-stress -E ENGINE -s $BUF_SIZE|$SIZE -json -r BS -d DEPTH [-O] -o STAGE $FILE"
+echo "# fio: fio --name=bench --filename=$FILE --size=$BUF_SIZE|$SIZE --ioengine=E --rw=RW --bs=BS --iodepth=DEPTH --direct=0|1 --invalidate=0 --runtime=$RUNTIME; sync $FILE"
