@@ -242,8 +242,8 @@ func (c *Context) completeLocked(r *request, res int64) {
 
 // GetEvents implements core.Backend.
 func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event, timeout time.Duration) (int, error) {
-	if minNr < 0 || minNr > len(events) {
-		return 0, unix.EINVAL
+	if err := core.CheckMinNr(minNr, events); err != nil {
+		return 0, err
 	}
 	c.mu.Lock()
 	if c.dead {
@@ -252,13 +252,9 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	}
 	c.drainLocked()
 	n := c.events.Reap(events)
-	if n >= minNr || timeout == 0 {
+	if now, err := core.NoWait(ctx, n, minNr, timeout); now {
 		c.mu.Unlock()
-		return n, nil
-	}
-	if ctx != nil && ctx.Err() != nil {
-		c.mu.Unlock()
-		return n, ctxErr(n, ctx)
+		return n, err
 	}
 	var deadline time.Time
 	if timeout > 0 {
@@ -276,23 +272,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	c.waiters.Put(w)
 	dead := c.dead
 	c.mu.Unlock()
-	if n > 0 {
-		return n, nil
-	}
-	if dead {
-		return 0, unix.EINVAL
-	}
-	if ctx != nil {
-		return 0, ctx.Err()
-	}
-	return 0, nil
-}
-
-func ctxErr(n int, ctx context.Context) error {
-	if n > 0 {
-		return nil
-	}
-	return ctx.Err()
+	return core.WaitResult(n, dead, core.CtxErr(ctx))
 }
 
 // reaper waits while requests with an eventfd are in flight, so that their

@@ -418,8 +418,8 @@ func (c *Context) Destroy() error {
 
 // GetEvents implements core.Backend.
 func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event, timeout time.Duration) (int, error) {
-	if minNr < 0 || minNr > len(events) {
-		return 0, unix.EINVAL
+	if err := core.CheckMinNr(minNr, events); err != nil {
+		return 0, err
 	}
 	c.k.Mu.Lock()
 	if c.dead {
@@ -427,13 +427,9 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		return 0, unix.EINVAL
 	}
 	n := c.ring.Reap(events)
-	if n >= minNr || timeout == 0 {
+	if now, err := core.NoWait(ctx, n, minNr, timeout); now {
 		c.k.Mu.Unlock()
-		return n, nil
-	}
-	if ctx != nil && ctx.Err() != nil {
-		c.k.Mu.Unlock()
-		return n, ctxErr(n, ctx)
+		return n, err
 	}
 	w := c.waiters.Get()
 	var tch <-chan time.Time
@@ -471,18 +467,5 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	c.waiters.Put(w)
 	dead := c.dead
 	c.k.Mu.Unlock()
-	if n > 0 {
-		return n, nil
-	}
-	if dead {
-		return 0, unix.EINVAL
-	}
-	return 0, err
-}
-
-func ctxErr(n int, ctx context.Context) error {
-	if n > 0 {
-		return nil
-	}
-	return ctx.Err()
+	return core.WaitResult(n, dead, err)
 }
