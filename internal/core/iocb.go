@@ -97,6 +97,17 @@ func (e Event) Err() error {
 	return unix.Errno(-e.Res)
 }
 
+// ErrEvent is the event of an iocb refused before it started (by Do, which
+// answers with an event, not an error): Res is -err, which must be a
+// unix.Errno; Data and Obj are i's, unless i is nil.
+func ErrEvent(i *Iocb, err error) Event {
+	ev := Event{Res: -int64(err.(unix.Errno))}
+	if i != nil {
+		ev.Data, ev.Obj = i.Data, i
+	}
+	return ev
+}
+
 // Stats are a context's counters since Setup.
 type Stats struct {
 	Submitted uint64 // iocbs accepted by Submit (and Do)

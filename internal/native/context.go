@@ -302,7 +302,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	var fi core.FdInfo
 	fi.Reset()
 	if err := core.Check(i, &fi); err != nil {
-		return errEvent(i, err)
+		return core.ErrEvent(i, err)
 	}
 	var b batch
 	c.smu.RLock()
@@ -311,7 +311,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	if err != nil {
 		c.mu.Unlock()
 		c.smu.RUnlock()
-		return errEvent(i, err)
+		return core.ErrEvent(i, err)
 	}
 	c.startLocked(r, i, &fi, &b)
 	if !r.inFlight {
@@ -330,14 +330,6 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	r.nextFree = c.freeSync
 	c.freeSync = r
 	c.mu.Unlock()
-	return ev
-}
-
-func errEvent(i *core.Iocb, err error) core.Event {
-	ev := core.Event{Res: -int64(err.(unix.Errno))}
-	if i != nil {
-		ev.Data, ev.Obj = i.Data, i
-	}
 	return ev
 }
 

@@ -350,11 +350,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	fc.Reset()
 	r, err := c.prepare(i, &fc, true)
 	if err != nil {
-		ev := core.Event{Res: -int64(err.(unix.Errno))}
-		if i != nil {
-			ev.Data, ev.Obj = i.Data, i
-		}
-		return ev
+		return core.ErrEvent(i, err)
 	}
 	data := i.Data
 	for {

@@ -304,17 +304,17 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	var fi core.FdInfo
 	fi.Reset()
 	if err := core.Check(i, &fi); err != nil {
-		return errEvent(i, err)
+		return core.ErrEvent(i, err)
 	}
 	c.smu.Lock()
 	if c.closed {
 		c.smu.Unlock()
-		return errEvent(i, unix.EINVAL)
+		return core.ErrEvent(i, unix.EINVAL)
 	}
 	r, err := c.submitSmu(i, &fi, true)
 	if err != nil {
 		c.smu.Unlock()
-		return errEvent(i, err)
+		return core.ErrEvent(i, err)
 	}
 	c.flushSmu()
 	c.smu.Unlock()
@@ -326,14 +326,6 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	ev := core.Event{Data: i.Data, Obj: i, Res: r.res}
 	c.putSyncLocked(r)
 	c.mu.Unlock()
-	return ev
-}
-
-func errEvent(i *core.Iocb, err error) core.Event {
-	ev := core.Event{Res: -int64(err.(unix.Errno))}
-	if i != nil {
-		ev.Data, ev.Obj = i.Data, i
-	}
 	return ev
 }
 
