@@ -432,3 +432,45 @@ func TestSignal(t *testing.T) {
 		t.Errorf("exit %d, output %q", code, out)
 	}
 }
+
+// TestCSimulatedStreams pins long op streams cheaply: -b simulates every
+// operation (all the draws and the bookkeeping, no I/O), and --record-ops
+// dumps the last 10000 of them, so equal sha256 of stdout and .fsxops with
+// the C fsx's means tens of thousands of equal draws and operations.
+func TestCSimulatedStreams(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("long simulated streams: not with -short or -race")
+	}
+	data := readTestdata(t, "simulated-sums.txt")
+	for _, line := range strings.Split(data, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		p := strings.Split(line, "|")
+		if len(p) != 4 {
+			t.Fatalf("simulated-sums.txt: bad line %q", line)
+		}
+		args := strings.Fields(p[0])
+		t.Run(strings.TrimSpace(p[0]), func(t *testing.T) {
+			dir := t.TempDir()
+			needExt4(t, dir)
+			out, errs, code := run(t, dir, append(args, "f"), nil)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			sum := func(s string) string {
+				h := sha256.Sum256([]byte(s))
+				return hex.EncodeToString(h[:])
+			}
+			if sum(errs) != strings.TrimSpace(p[2]) {
+				t.Skipf("probes differ from the recording: %q", errs)
+			}
+			if sum(out) != strings.TrimSpace(p[1]) {
+				t.Errorf("stdout differs from the C fsx's")
+			}
+			if got := fileSum(t, filepath.Join(dir, "f.fsxops")); got != strings.TrimSpace(p[3]) {
+				t.Errorf(".fsxops differs from the C fsx's")
+			}
+		})
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package fsx
+
+const raceEnabled = false
