@@ -35,7 +35,7 @@ type Config struct {
 	TruncBdy      int           // -t
 	NoUnshare     bool          // -u
 	WriteBdy      int           // -w
-	Prealloc      bool          // -x (accepted; XFS-only, a no-op here as in a build without XFS)
+	Prealloc      bool          // -x: reserve maxfilelen of space first (XFS_IOC_RESVSP)
 	Fsync         bool          // -y: fsync after every write
 	NoAtomic      bool          // -a
 	DebugStart    int64         // -D N

@@ -317,6 +317,15 @@ func (f *fsx) run() {
 		f.die(91)
 	}
 	f.blockSize = int64(st.Blksize)
+	if cfg.Prealloc {
+		// -x: XFS_IOC_RESVSP of maxfilelen. Linux serves that ioctl (as
+		// FS_IOC_RESVSP) on every file system as fallocate(KEEP_SIZE),
+		// which is what this does.
+		if err := unix.Fallocate(fd, unix.FALLOC_FL_KEEP_SIZE, 0, int64(f.maxFileLen)); err != nil {
+			f.prterr(f.fname, err)
+			f.die(97)
+		}
+	}
 
 	var logfile string
 	if cfg.Dir != "" {
