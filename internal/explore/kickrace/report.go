@@ -1,0 +1,194 @@
+package kickrace
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kaio-go/kaio/internal/explore"
+)
+
+// Protocols are the protocols of cmd/aio-race.
+var Protocols = []*Protocol{RC3, Kaio, V2614}
+
+// FindProtocol returns the protocol called name.
+func FindProtocol(name string) (*Protocol, bool) {
+	for _, p := range Protocols {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Races names the failure kinds.
+var Races = map[string]string{
+	"1a":          "(1a) a waker kicks a request that already completed",
+	"1a-sync":     "(1a) in the sync branch: a waker wakes the task of a sync request that already returned",
+	"1b":          "(1b) a waker finds the request waiting again on a new wait",
+	"2":           "(2) a request queued twice for one kick",
+	"lost-wakeup": "lost wake-up: a request that was kicked never ran again",
+	"completion":  "a request completed twice",
+	"deadlock":    "deadlock",
+	"livelock":    "livelock",
+	"panic":       "panic (an invariant of the code under test)",
+	"unlock":      "unlock of a lock not held",
+}
+
+// Outcome is what exploring one scenario under one protocol found.
+type Outcome struct {
+	Scenario Scenario
+	Result   explore.Result
+	Elapsed  time.Duration
+}
+
+// Explore runs every schedule of s under p.
+func Explore(p *Protocol, s Scenario, opts explore.Options) Outcome {
+	t := time.Now()
+	r := explore.Explore(s.Setup(p), opts)
+	return Outcome{Scenario: s, Result: r, Elapsed: time.Since(t)}
+}
+
+// Config is cmd/aio-race's configuration.
+type Config struct {
+	Protocol string
+	Scenario string // a name, or "all"
+	Verbose  bool
+	Options  explore.Options
+}
+
+// Main explores cfg's scenarios under its protocol and writes the report
+// to out. It reports whether any schedule failed.
+func Main(cfg Config, out io.Writer) (failed bool, err error) {
+	p, ok := FindProtocol(cfg.Protocol)
+	if !ok {
+		return false, fmt.Errorf("unknown protocol %q (rc3, kaio, 2.6.14)", cfg.Protocol)
+	}
+	var ss []Scenario
+	if cfg.Scenario == "all" {
+		ss = Scenarios
+	} else if s, ok := Find(cfg.Scenario); ok {
+		ss = []Scenario{s}
+	} else {
+		var names []string
+		for _, s := range Scenarios {
+			names = append(names, s.Name)
+		}
+		return false, fmt.Errorf("unknown scenario %q (%s, all)", cfg.Scenario, strings.Join(names, ", "))
+	}
+	fmt.Fprintf(out, "protocol %s: %s\n", p.Name, p.Doc)
+	bound := "every schedule"
+	if cfg.Options.Preemptions >= 0 {
+		bound = fmt.Sprintf("every schedule with at most %d preemptions", cfg.Options.Preemptions)
+	}
+	// The shortest schedule per failure kind, over all scenarios.
+	type found struct {
+		f        *explore.Failure
+		scenario string
+	}
+	shortest := map[string]found{}
+	var kinds []string
+	for _, s := range ss {
+		o := Explore(p, s, cfg.Options)
+		r := o.Result
+		status := "ok"
+		if r.Failed > 0 {
+			status = fmt.Sprintf("FAILED in %d: %s", r.Failed, strings.Join(r.Kinds(), ", "))
+			failed = true
+		}
+		reach := bound
+		if !r.Exhaustive {
+			reach = "stopped at the schedule bound"
+		}
+		fmt.Fprintf(out, "%-9s %7d schedules (%s, up to %d steps, %v)  %s\n", s.Name, r.Schedules, reach, r.MaxDepth, o.Elapsed.Round(time.Millisecond), status)
+		if cfg.Verbose {
+			fmt.Fprintf(out, "          %s\n", s.Doc)
+		}
+		for _, k := range r.Kinds() {
+			f := r.Shortest[k]
+			old, ok := shortest[k]
+			if !ok {
+				kinds = append(kinds, k)
+			}
+			if !ok || f.Steps < old.f.Steps || f.Steps == old.f.Steps && f.Preemptions < old.f.Preemptions {
+				shortest[k] = found{f, s.Name}
+			}
+			if cfg.Verbose {
+				fmt.Fprintf(out, "\n%s: shortest in this scenario (%d steps)\n", k, f.Steps)
+				PrintTrace(out, f)
+			}
+		}
+	}
+	if !failed {
+		fmt.Fprintf(out, "no schedule failed\n")
+		return false, nil
+	}
+	sortStrings(kinds)
+	for _, k := range kinds {
+		fd := shortest[k]
+		title := Races[k]
+		if title == "" {
+			title = k
+		}
+		fmt.Fprintf(out, "\n%s\n  scenario %s, %d steps, %d preemptions: %s\n\n", title, fd.scenario, fd.f.Steps, fd.f.Preemptions, fd.f.Msg)
+		PrintTrace(out, fd.f)
+	}
+	return true, nil
+}
+
+// PrintTrace prints a schedule in two columns, waker | runner, one step a
+// line, as the RFC draws its races.
+func PrintTrace(out io.Writer, f *explore.Failure) {
+	const width = 52
+	fmt.Fprintf(out, "  %3s  %-*s | %s\n", "", width, "waker (softirq, canceller)", "runner (submitter, kick worker)")
+	fmt.Fprintf(out, "  %3s  %s-+-%s\n", "", strings.Repeat("-", width), strings.Repeat("-", width))
+	multi := map[string]map[string]bool{}
+	for _, s := range f.Trace {
+		if multi[s.Group] == nil {
+			multi[s.Group] = map[string]bool{}
+		}
+		multi[s.Group][s.Name] = true
+	}
+	for i, s := range f.Trace {
+		text := s.Label
+		if fn := shortFunc(s.Func); fn != "" && s.Kind != explore.KindYield && s.Kind != explore.KindWait {
+			text += "  [" + fn + "]"
+		}
+		if len(multi[s.Group]) > 1 || s.Group == "runner" {
+			text = s.Name + ": " + text
+		}
+		if len(s.Notes) > 0 {
+			text += " " + strings.Join(s.Notes, " ")
+		}
+		if s.Group == "waker" {
+			fmt.Fprintf(out, "  %3d  %-*s |\n", i+1, width, text)
+		} else {
+			fmt.Fprintf(out, "  %3d  %-*s | %s\n", i+1, width, "", text)
+		}
+	}
+	fmt.Fprintf(out, "  => %s\n", f.Msg)
+}
+
+// shortFunc trims a function name to its last element: kick.(*Ctx).Wake
+// stays, kickrace.(*kioctx).Submit becomes Submit.
+func shortFunc(fn string) string {
+	if strings.Contains(fn, ".func") {
+		return "" // a closure of a scenario: its label says enough
+	}
+	if strings.HasPrefix(fn, "kickrace.") {
+		fn = fn[len("kickrace."):]
+		if i := strings.LastIndex(fn, "."); i >= 0 {
+			fn = fn[i+1:]
+		}
+	}
+	return fn
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

@@ -1,0 +1,176 @@
+// Package kickrace holds the scenarios of the kick-path races of the July
+// 2005 RFC "Races in aio call back path" and the protocols they are run
+// against: kaio's (internal/kick, the code the retry engine runs), the
+// 2.6.13-rc3 one the RFC was written against, and the one 2.6.14 merged.
+// cmd/aio-race is its command line.
+//
+// A scenario is a request with a scripted retry method (wait on a queue,
+// make progress without a wait, finish), the threads around it (the
+// submitter, a kick worker, wakers, a canceller, a destroyer) and the
+// checks of DESIGN §3. A protocol builds a System: the kick path under
+// test, with every lock and note handed to the explorer.
+package kickrace
+
+import (
+	"fmt"
+
+	"github.com/kaio-go/kaio/internal/explore"
+	"github.com/kaio-go/kaio/internal/lock"
+	"github.com/kaio-go/kaio/internal/waitq"
+)
+
+// StepKind is one step of a scripted retry method.
+type StepKind uint8
+
+const (
+	// Wait: if the wait queue's event has fired, go on to the next step;
+	// otherwise link the request's wait entry on the queue and return
+	// "wait" (-EIOCBRETRY with a wait queued).
+	Wait StepKind = iota
+	// Progress: some of the I/O was done but no wait was queued (a short
+	// read): return "wait" with no wake-up owed; the runner must kick the
+	// request itself. 2.6.14 has no such return: its retry methods loop.
+	Progress
+	// Finish: the I/O is done: return the result.
+	Finish
+)
+
+// Step is one step of a retry script.
+type Step struct {
+	Kind  StepKind
+	Queue int // for Wait
+}
+
+// Result is the result a scripted request completes with.
+const Result = 4096
+
+// errCanceled is -ECANCELED, what a cancelled request completes with in
+// kaio; the 2.6 kernels complete it with -EINTR (errIntr).
+const (
+	errCanceled = -125
+	errIntr     = -4
+)
+
+// Req is the scenario's view of a request: its script and what happened to
+// it. Protocol code fills it in through the World's methods.
+type Req struct {
+	Script []Step
+	Sync   bool
+
+	pc          int
+	Iterations  int   // retry calls
+	Completions int   // aio_complete calls
+	Res         int64 // the result it completed with
+	// Freed: the request's memory may be reused (async: once completed;
+	// sync: once Do returned). Touching it then is (1a).
+	Freed       bool
+	kicksAtDone uint64
+}
+
+// State is the part of a request's protocol state the checks read.
+type State struct {
+	Linked bool   // its wait entry is on a wait queue
+	Queued bool   // it is on the run list
+	Kicks  uint64 // effective kicks so far (0 if the protocol does not count them)
+}
+
+// System is one protocol's kick path for one schedule.
+type System interface {
+	// Submit runs request i's first iteration on the calling thread
+	// (io_submit).
+	Submit(i int)
+	// WorkOnce runs one request off the run list (aio_kick_handler); it
+	// reports false when the run list was empty.
+	WorkOnce() bool
+	// Cancel is io_cancel of request i.
+	Cancel(i int)
+	// Destroy is io_destroy: cancel everything, wait until all ended.
+	Destroy()
+	// Do runs request i as a sync request on the calling thread.
+	Do(i int)
+	// State returns request i's state (called between steps).
+	State(i int) State
+	// RunList returns the requests on the run list, in order (at most 16).
+	RunList() []int
+	// Note returns request i's sync wake-up note, or nil.
+	Note(i int) *lock.Note
+}
+
+// Protocol is a version of the kick path.
+type Protocol struct {
+	Name string
+	Doc  string
+	// SelfKick: a retry may return "wait" after progress with no wait
+	// queued. When false the retry loops over progress instead (2.6.14).
+	SelfKick bool
+	New      func(w *World) System
+}
+
+// World is the shared state of one schedule.
+type World struct {
+	X      *explore.Run
+	Queues []*waitq.Queue
+	// Worker wakes the kick worker (aio_queue_work).
+	Worker lock.Note
+	Reqs   []*Req
+	fired  []bool // per queue: its event happened (the data is there)
+	proto  *Protocol
+}
+
+// Retry is the scripted retry method of request i. link links the
+// request's wait entry on queue q and reports false if the request was
+// cancelled (kaio's LinkWait); it returns (result, wait).
+func (w *World) Retry(i int, link func(q *waitq.Queue) bool) (int64, bool) {
+	r := w.Reqs[i]
+	r.Iterations++
+	for r.pc < len(r.Script) {
+		s := r.Script[r.pc]
+		switch s.Kind {
+		case Wait:
+			if w.fired[s.Queue] {
+				r.pc++
+				continue
+			}
+			if !link(w.Queues[s.Queue]) {
+				return errCanceled, false
+			}
+			return 0, true
+		case Progress:
+			r.pc++
+			if !w.proto.SelfKick {
+				continue // 2.6.14: the retry method loops over a short read
+			}
+			return 0, true
+		case Finish:
+			return Result, false
+		}
+	}
+	return Result, false
+}
+
+// Complete records request i's completion with res (call it where the
+// protocol posts the event, under its context lock). kicks is the
+// protocol's effective-kick count then.
+func (w *World) Complete(i int, res int64, kicks uint64) {
+	r := w.Reqs[i]
+	r.Completions++
+	r.Res = res
+	r.kicksAtDone = kicks
+	if r.Completions > 1 {
+		w.X.Failf("completion", "request %d completed twice", i)
+	}
+	if !r.Sync {
+		r.Freed = true
+	}
+}
+
+// Touch is a waker's access to request i's memory (a flag, its context
+// pointer): (1a) if the request is freed.
+func (w *World) Touch(i int, what string) {
+	if w.Reqs[i].Freed {
+		w.X.Failf("1a", "%s: the iocb already completed (freed memory)", what)
+	}
+}
+
+// QueueName names queue q in traces.
+func QueueName(q int) string { return fmt.Sprintf("q%d", q+1) }
