@@ -98,29 +98,18 @@ func (r *request) prep(i *core.Iocb, fi *core.FdInfo, evfd int) {
 	}
 }
 
-// buildIov makes r's iovecs for i, skipping the first skip bytes.
+// buildIov makes r's iovecs for i, skipping the first skip bytes, and
+// pins the buffers if pin is set.
 func (r *request) buildIov(i *core.Iocb, skip int64, pin bool) []unix.Iovec {
-	iov := r.iovStore[:0]
-	add := func(b []byte) {
-		if int64(len(b)) <= skip {
-			skip -= int64(len(b))
-			return
-		}
-		b = b[skip:]
-		skip = 0
-		if pin {
-			r.pin.Pin(&b[0])
-		}
-		v := unix.Iovec{Base: &b[0]}
-		v.SetLen(len(b))
-		iov = append(iov, v)
+	var p *runtime.Pinner
+	if pin {
+		p = &r.pin
 	}
+	var iov []unix.Iovec
 	if i.Op.Vectored() {
-		for _, b := range i.Iov {
-			add(b)
-		}
+		iov = core.AppendIovecs(r.iovStore[:0], skip, p, i.Iov...)
 	} else {
-		add(i.Buf)
+		iov = core.AppendIovecs(r.iovStore[:0], skip, p, i.Buf)
 	}
 	r.iovStore = iov
 	return iov

@@ -97,21 +97,11 @@ func (r *request) prep(s *sqe, i *core.Iocb, seekable, pin bool) {
 		if i.Op == core.OpPWritev {
 			s.opcode = opWritev
 		}
-		iov := r.iovStore[:0]
-		for _, b := range i.Iov {
-			if int64(len(b)) <= skip {
-				skip -= int64(len(b))
-				continue
-			}
-			b = b[skip:]
-			skip = 0
-			if pin {
-				r.pin.Pin(&b[0])
-			}
-			v := unix.Iovec{Base: &b[0]}
-			v.SetLen(len(b))
-			iov = append(iov, v)
+		var p *runtime.Pinner
+		if pin {
+			p = &r.pin
 		}
+		iov := core.AppendIovecs(r.iovStore[:0], skip, p, i.Iov...)
 		r.iovStore = iov
 		if len(iov) > 0 && pin { // a continuation reuses the pinned array
 			r.pin.Pin(&iov[0])
