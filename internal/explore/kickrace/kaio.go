@@ -205,6 +205,22 @@ func (s *kaioSys) RunList() []int {
 	return out
 }
 
+// Offload is retry's offloadWorker loop body.
+func (s *kaioSys) Offload(q *waitq.Queue) {
+	q.Mu.Lock()
+	e := q.FirstLocked()
+	if e == nil {
+		q.Mu.Unlock()
+		return
+	}
+	r := e.W.(*kaioReq)
+	s.c.TakeOffloadLocked(q, &r.k)
+	q.Mu.Unlock()
+	s.w.X.Yield("the blocking syscall")
+	note := &r.k.Note
+	kick.Finish(s.c.Kick(&r.k), note, s)
+}
+
 func (s *kaioSys) Note(i int) *lock.Note {
 	if !s.w.Reqs[i].Sync {
 		return nil

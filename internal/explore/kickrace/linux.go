@@ -240,6 +240,13 @@ func (c *kioctx) RunList() []int {
 	return out
 }
 
+// Offload: the kernel has no offload workers; the blocking work is the
+// device's, and its completion wakes the wait queue the retry waits on.
+func (c *kioctx) Offload(q *waitq.Queue) {
+	c.yield("the I/O completes")
+	q.Wake(0, 0)
+}
+
 func (c *kioctx) Note(i int) *lock.Note {
 	if !c.iocbs[i].sync {
 		return nil

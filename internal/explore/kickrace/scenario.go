@@ -18,6 +18,8 @@ type Scenario struct {
 	Sync bool
 	// Wakers lists, per waker thread, the queue whose event it delivers.
 	Wakers []int
+	// Offloaders lists, per offload worker, the queue it serves.
+	Offloaders []int
 	// Cancel and Destroy add a thread that cancels the request or
 	// destroys the context.
 	Cancel, Destroy bool
@@ -54,6 +56,11 @@ var Scenarios = []Scenario{
 		Name:   "progress",
 		Doc:    "a retry makes progress without queueing a wait (a short read), then waits, then completes",
 		Queues: 1, Script: []Step{{Progress, 0}, {Wait, 0}, {Finish, 0}}, Wakers: []int{0},
+	},
+	{
+		Name:   "offload",
+		Doc:    "a retry handed to an offload worker, whose kick races io_cancel",
+		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Offloaders: []int{0}, Cancel: true,
 	},
 	{
 		Name:   "sync",
@@ -113,6 +120,14 @@ func (s Scenario) Setup(p *Protocol) func(*explore.Run) {
 				x.WaitUntil("event on "+QueueName(q), func() bool { return wq.LenLocked() > 0 })
 				w.fired[q] = true
 				wq.Wake(0, 0)
+			})
+		}
+		for _, q := range s.Offloaders {
+			wq := w.Queues[q]
+			x.Go("offload", "waker", true, func() {
+				x.WaitUntil("work on "+QueueName(q), func() bool { return wq.LenLocked() > 0 })
+				w.fired[q] = true
+				sys.Offload(wq)
 			})
 		}
 		if s.Cancel {

@@ -94,6 +94,9 @@ type System interface {
 	RunList() []int
 	// Note returns request i's sync wake-up note, or nil.
 	Note(i int) *lock.Note
+	// Offload is an offload worker serving queue q: it takes the request
+	// waiting there, does the blocking work, and kicks it.
+	Offload(q *waitq.Queue)
 }
 
 // Protocol is a version of the kick path.
