@@ -20,37 +20,32 @@ type rwPath interface {
 
 // plainPath is the C tool's default: preadv2/pwritev2 with the op's RWF_
 // flags. Without flags it uses pread/pwrite, which the kernel runs through
-// the same code, and which costs no iovec.
+// the same code, and which costs no iovec. (EINTR cannot come back: the Go
+// runtime installs its signal handlers with SA_RESTART.)
 type plainPath struct{}
 
 func (plainPath) read(fd int, buf []byte, off int64, flags int) (int, error) {
 	if flags == 0 {
-		return retryEINTR(func() (int, error) { return unix.Pread(fd, buf, off) })
+		return cResult(unix.Pread(fd, buf, off))
 	}
-	return retryEINTR(func() (int, error) { return unix.Preadv2(fd, [][]byte{buf}, off, flags) })
+	return cResult(unix.Preadv2(fd, [][]byte{buf}, off, flags))
 }
 
 func (plainPath) write(fd int, buf []byte, off int64, flags int) (int, error) {
 	if flags == 0 {
-		return retryEINTR(func() (int, error) { return unix.Pwrite(fd, buf, off) })
+		return cResult(unix.Pwrite(fd, buf, off))
 	}
-	return retryEINTR(func() (int, error) { return unix.Pwritev2(fd, [][]byte{buf}, off, flags) })
+	return cResult(unix.Pwritev2(fd, [][]byte{buf}, off, flags))
 }
 
 func (plainPath) close() {}
 
-// retryEINTR repeats a syscall the Go runtime's own signals interrupted
-// (a C program without signal handlers would not see them).
-func retryEINTR(call func() (int, error)) (int, error) {
-	for {
-		n, err := call()
-		if err != unix.EINTR {
-			if err != nil {
-				return -1, err
-			}
-			return n, nil
-		}
+// cResult makes a syscall's result C's: -1 with the error.
+func cResult(n int, err error) (int, error) {
+	if err != nil {
+		return -1, err
 	}
+	return n, nil
 }
 
 // kaioPath sends each read and write as one iocb through a kaio context
