@@ -266,9 +266,13 @@ func ParseArgs(args []string, stdout, stderr io.Writer) (*Config, int) {
 			}
 			cfg.Engine, cfg.AIO, engineSet = e, true, true
 		case optListEngines:
+			// Usable engines on stdout, for scripts to loop over; the
+			// others on stderr with the reason, for the CI log.
 			for _, st := range kaio.Probe() {
 				if st.Usable {
 					fmt.Fprintln(stdout, st.Engine)
+				} else {
+					fmt.Fprintf(stderr, "fsx: engine %s not usable: %s\n", st.Engine, st.Reason)
 				}
 			}
 			return nil, 0
