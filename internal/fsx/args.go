@@ -282,6 +282,13 @@ func ParseArgs(args []string, stdout, stderr io.Writer) (*Config, int) {
 		}
 	}
 	if len(operands) != 1 {
+		if cfg.NoCopyRange {
+			for _, o := range operands {
+				if _, err := kaio.ParseEngine(o); err == nil {
+					return bad("-E means \"no copy_file_range\" as in the C fsx; choose the kaio engine with --engine=%s", o)
+				}
+			}
+		}
 		return bad("want exactly one file name, got %d", len(operands))
 	}
 	cfg.File = operands[0]

@@ -344,6 +344,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-b", "0", "f"}, 90, "", "-b"},
 		{[]string{"-A", "-U", "f"}, 90, "", "-A and -U shouldn't be used together"},
 		{[]string{"--engine=bogus", "f"}, 90, "", "--engine bogus"},
+		{[]string{"-E", "uring", "f"}, 90, "", "choose the kaio engine with --engine=uring"},
 		{[]string{"-i", "/dev/null", "f"}, 90, "", "option -i <logdev> requires -P <dirpath>"},
 		{[]string{"--duration", "f"}, 87, "", "Specify time with --duration="},
 		{[]string{"--duration=0", "f"}, 88, "", "0: invalid duration"},
