@@ -25,7 +25,9 @@ package explore
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/kaio-go/kaio/internal/lock"
@@ -109,18 +111,7 @@ type Result struct {
 }
 
 // Kinds returns the failure kinds found, sorted.
-func (r *Result) Kinds() []string {
-	var ks []string
-	for k := range r.Shortest {
-		ks = append(ks, k)
-	}
-	for i := 1; i < len(ks); i++ {
-		for j := i; j > 0 && ks[j] < ks[j-1]; j-- {
-			ks[j], ks[j-1] = ks[j-1], ks[j]
-		}
-	}
-	return ks
-}
+func (r *Result) Kinds() []string { return slices.Sorted(maps.Keys(r.Shortest)) }
 
 // decision is one scheduling choice: the threads that could run, in the
 // order they are tried (the one that ran last first), and which was taken.
@@ -489,7 +480,7 @@ func (r *Run) execute(setup func(*Run)) *Failure {
 		choice := 0
 		if depth < len(r.prefix) {
 			p := r.prefix[depth]
-			if !sameInts(p.enabled, en) {
+			if !slices.Equal(p.enabled, en) {
 				panic(fmt.Sprintf("explore: scenario is not deterministic: at step %d threads %v can run, %v on replay", depth, p.enabled, en))
 			}
 			choice = p.choice
@@ -570,16 +561,4 @@ func asFailure(err error) *Failure {
 		return &Failure{Kind: f.Kind, Msg: f.Msg}
 	}
 	return &Failure{Kind: "check", Msg: err.Error()}
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package kickrace
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -124,7 +125,7 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 		fmt.Fprintf(out, "no schedule failed\n")
 		return false, nil
 	}
-	sortStrings(kinds)
+	slices.Sort(kinds)
 	for _, k := range kinds {
 		fd := shortest[k]
 		title := Races[k]
@@ -183,12 +184,4 @@ func shortFunc(fn string) string {
 		}
 	}
 	return fn
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
