@@ -17,3 +17,18 @@ func (i *Iocb) Release(c *Claim) { casClaim(i, c, nil) }
 
 // Claimed returns the claim that holds iocb, or nil.
 func (i *Iocb) Claimed() *Claim { return loadClaim(i) }
+
+// ClaimedBy returns the claim that holds iocb if owner made it, else nil
+// (for a nil iocb too): Cancel's first check, before any lock, of whether
+// the iocb is in flight on this context. The claim may still be released
+// before the caller locks; it checks again under its lock.
+func (i *Iocb) ClaimedBy(owner any) *Claim {
+	if i == nil {
+		return nil
+	}
+	cl := loadClaim(i)
+	if cl == nil || cl.Owner != owner {
+		return nil
+	}
+	return cl
+}

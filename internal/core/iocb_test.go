@@ -15,3 +15,23 @@ func TestErrEvent(t *testing.T) {
 		t.Errorf("ErrEvent(nil, EINVAL) = %+v", ev)
 	}
 }
+
+func TestClaimedBy(t *testing.T) {
+	type owner struct{ int }
+	a, b := &owner{1}, &owner{2}
+	i := &Iocb{}
+	if i.ClaimedBy(a) != nil || (*Iocb)(nil).ClaimedBy(a) != nil {
+		t.Fatal("an unclaimed or nil iocb has a claim")
+	}
+	cl := &Claim{Owner: a}
+	if !i.Take(cl) {
+		t.Fatal("Take of a free iocb failed")
+	}
+	if i.ClaimedBy(a) != cl || i.ClaimedBy(b) != nil {
+		t.Fatalf("ClaimedBy: %p for its owner, %p for another; want %p, nil", i.ClaimedBy(a), i.ClaimedBy(b), cl)
+	}
+	i.Release(cl)
+	if i.ClaimedBy(a) != nil {
+		t.Fatal("claim outlived Release")
+	}
+}

@@ -336,11 +336,8 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 // Cancel implements core.Backend with io_cancel, which the kernel answers
 // for polls only (see the package doc).
 func (c *Context) Cancel(i *core.Iocb) error {
-	if i == nil {
-		return unix.EINVAL
-	}
-	cl := i.Claimed()
-	if cl == nil || cl.Owner != any(c) {
+	cl := i.ClaimedBy(c)
+	if cl == nil {
 		return unix.EINVAL
 	}
 	c.mu.Lock()

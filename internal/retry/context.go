@@ -299,11 +299,8 @@ func (c *Context) Stats() core.Stats {
 
 // Cancel implements core.Backend.
 func (c *Context) Cancel(i *core.Iocb) error {
-	if i == nil {
-		return unix.EINVAL
-	}
-	cl := i.Claimed()
-	if cl == nil || cl.Owner != any(c) {
+	cl := i.ClaimedBy(c)
+	if cl == nil {
 		return unix.EINVAL
 	}
 	c.k.Mu.Lock()

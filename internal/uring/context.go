@@ -332,11 +332,8 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 // Cancel implements core.Backend with IORING_OP_ASYNC_CANCEL, waiting for
 // the kernel's answer.
 func (c *Context) Cancel(i *core.Iocb) error {
-	if i == nil {
-		return unix.EINVAL
-	}
-	cl := i.Claimed()
-	if cl == nil || cl.Owner != any(c) {
+	cl := i.ClaimedBy(c)
+	if cl == nil {
 		return unix.EINVAL
 	}
 	c.smu.Lock()
