@@ -8,11 +8,15 @@ import (
 	"github.com/kaio-go/kaio/internal/explore"
 )
 
-// kaioOptions explores every schedule; with -short (and CI under -race),
-// every schedule with at most 3 preemptions.
+// kaioOptions explores every schedule; under the race detector every
+// schedule with at most 4 preemptions, with -short at most 3. (CI also runs
+// cmd/aio-race -protocol kaio, which explores every schedule.)
 func kaioOptions() explore.Options {
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		return explore.Options{Preemptions: 3}
+	case raceEnabled:
+		return explore.Options{Preemptions: 4}
 	}
 	return explore.Options{Preemptions: -1}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package kickrace
+
+const raceEnabled = false

@@ -1,0 +1,6 @@
+//go:build race
+
+package kickrace
+
+// raceEnabled: the race detector slows the explorer about tenfold.
+const raceEnabled = true
