@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"sync"
 	"time"
 )
 
@@ -110,6 +111,38 @@ func (l *WaitList[T]) Remove(w *Waiter[T]) {
 
 // First is the first sleeping waiter, or nil; walk on with Next.
 func (l *WaitList[T]) First() *Waiter[T] { return l.asleep }
+
+// Sleep puts w on the sleeping list and sleeps, with mu (the engine's
+// context lock, held on entry and on return) released, until w is woken,
+// deadline passes (zero: never) or done is closed; it reports whether it
+// stopped for the deadline or done. A deadline already past returns at
+// once, without releasing mu. Whether w's wait is over is the caller's to
+// check, under mu, before and after.
+func (l *WaitList[T]) Sleep(mu *sync.Mutex, w *Waiter[T], deadline time.Time, done <-chan struct{}) (expired bool) {
+	var tch <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return true
+		}
+		tch = w.Arm(d)
+	}
+	l.Add(w)
+	mu.Unlock()
+	select {
+	case <-w.ch:
+	case <-tch:
+		expired = true
+	case <-done:
+		expired = true
+	}
+	if tch != nil {
+		w.Disarm()
+	}
+	mu.Lock()
+	l.Remove(w)
+	return expired
+}
 
 // WakeAll wakes every sleeping waiter.
 func (l *WaitList[T]) WakeAll() {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -89,5 +90,38 @@ func TestWaitListAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per cycle, want 0", allocs)
+	}
+}
+
+// TestWaitListSleep: Sleep returns false when woken, true for the deadline
+// or done, at once for a deadline already past, and always with mu held and
+// w off the list.
+func TestWaitListSleep(t *testing.T) {
+	var mu sync.Mutex
+	var l WaitList[int]
+	w := l.Get()
+	mu.Lock()
+	defer mu.Unlock()
+	go func() {
+		mu.Lock() // Sleep released it
+		l.First().Wake()
+		mu.Unlock()
+	}()
+	if l.Sleep(&mu, w, time.Time{}, nil) {
+		t.Fatal("woken Sleep reported expiry")
+	}
+	if !l.Sleep(&mu, w, time.Now().Add(time.Millisecond), nil) {
+		t.Fatal("Sleep past its deadline reported a wake-up")
+	}
+	done := make(chan struct{})
+	close(done)
+	if !l.Sleep(&mu, w, time.Time{}, done) {
+		t.Fatal("Sleep with done closed reported a wake-up")
+	}
+	if !l.Sleep(&mu, w, time.Now().Add(-time.Second), nil) {
+		t.Fatal("Sleep with a past deadline reported a wake-up")
+	}
+	if l.First() != nil || mu.TryLock() {
+		t.Fatal("Sleep returned with w on the list or mu released")
 	}
 }

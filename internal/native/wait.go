@@ -74,30 +74,9 @@ func (c *Context) waitLocked(w *waiter, deadline time.Time, ctx context.Context)
 			}
 			continue
 		}
-		var tch <-chan time.Time
-		if !deadline.IsZero() {
-			d := time.Until(deadline)
-			if d <= 0 {
-				return true
-			}
-			tch = w.Arm(d)
-		}
-		c.waiters.Add(w)
-		c.mu.Unlock()
-		expired := false
-		select {
-		case <-w.Woken():
-		case <-tch:
-			expired = true
-		case <-done:
-			expired = true
-		}
-		if tch != nil {
-			w.Disarm()
-		}
-		c.mu.Lock()
-		c.waiters.Remove(w)
-		if expired && !c.readyLocked(w) {
+		// Another goroutine is the kernel waiter: sleep until its
+		// drains or its leaving wake us.
+		if c.waiters.Sleep(&c.mu, w, deadline, done) && !c.readyLocked(w) {
 			return true
 		}
 	}
