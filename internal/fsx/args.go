@@ -15,8 +15,9 @@ import (
 const shortOpts = "0ab:c:de:fg:hi:j:kl:m:no:p:qr:s:t:uw:xyABD:EFJKHzCILN:OP:RS:UWXZ"
 
 // Long options: the C tool's three, then kaio's. --engine chooses the kaio
-// engine of -A (the C tool's -E already means "no copy_file_range", and its
-// meaning is kept so that C command lines keep their op stream).
+// engine of -A, as does -E ENGINE (see ParseArgs: the C tool's bare -E,
+// "no copy_file_range", keeps its meaning so that C command lines keep
+// their op stream).
 const (
 	optDuration = 254 + iota
 	optRecordOps
@@ -281,14 +282,17 @@ func ParseArgs(args []string, stdout, stderr io.Writer) (*Config, int) {
 			return nil, 0
 		}
 	}
-	if len(operands) != 1 {
-		if cfg.NoCopyRange {
-			for _, o := range operands {
-				if _, err := kaio.ParseEngine(o); err == nil {
-					return bad("-E means \"no copy_file_range\" as in the C fsx; choose the kaio engine with --engine=%s", o)
-				}
-			}
+	// -E ENGINE: kaio's engine choice. The C fsx's -E takes no argument
+	// ("no copy_file_range"), so -E followed by an engine name and then the
+	// file is kaio's; -E alone keeps its C meaning.
+	if len(operands) == 2 && cfg.NoCopyRange && !engineSet {
+		if e, err := kaio.ParseEngine(operands[0]); err == nil {
+			cfg.Engine, cfg.AIO, engineSet = e, true, true
+			cfg.NoCopyRange = false
+			operands = operands[1:]
 		}
+	}
+	if len(operands) != 1 {
 		return bad("want exactly one file name, got %d", len(operands))
 	}
 	cfg.File = operands[0]
@@ -394,7 +398,7 @@ const usageText = `usage: fsx [-adfhknqxyzBEFHIJKLORWXZ0]
 	   [-b opnum] [-c Prob] [-g filldata] [-i logdev] [-j logid]
 	   [-l flen] [-m start:end] [-o oplen] [-p progressinterval]
 	   [-r readbdy] [-s style] [-t truncbdy] [-w writebdy]
-	   [-A|-U] [--engine=auto|retry|uring|native] [-D startingop] [-N numops] [-P dirpath] [-S seed]
+	   [-A|-U] [-E auto|retry|uring|native] [--engine=auto|retry|uring|native] [-D startingop] [-N numops] [-P dirpath] [-S seed]
 	   [--replay-ops=opsfile] [--record-ops[=opsfile]] [--duration=seconds] [--list-engines]
 	   ... fname
 	-a: disable atomic writes
@@ -423,7 +427,8 @@ const usageText = `usage: fsx [-adfhknqxyzBEFHIJKLORWXZ0]
 	-y: synchronize changes to a file
 	-A: send reads and writes through a kaio context (engine: --engine, default auto), -A excludes -U
 	-U: -A on the io_uring engine (--engine=uring), -U excludes -A
-	--engine=E: the kaio engine of -A: auto, retry, uring or native (implies -A)
+	-E ENGINE, --engine=ENGINE: the kaio engine of -A: auto, retry, uring or native (implies -A);
+	    -E without an engine name keeps its C meaning, no copy_file_range calls
 	--list-engines: print the kaio engines usable here, one a line, and exit
 	-D startingop: debug output starting at specified operation
 	-F: Do not use fallocate (preallocation) calls

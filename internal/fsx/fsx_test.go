@@ -344,7 +344,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-b", "0", "f"}, 90, "", "-b"},
 		{[]string{"-A", "-U", "f"}, 90, "", "-A and -U shouldn't be used together"},
 		{[]string{"--engine=bogus", "f"}, 90, "", "--engine bogus"},
-		{[]string{"-E", "uring", "f"}, 90, "", "choose the kaio engine with --engine=uring"},
+		{[]string{"-E", "bogus", "f"}, 90, "", "want exactly one file name, got 2"},
 		{[]string{"-i", "/dev/null", "f"}, 90, "", "option -i <logdev> requires -P <dirpath>"},
 		{[]string{"--duration", "f"}, 87, "", "Specify time with --duration="},
 		{[]string{"--duration=0", "f"}, 88, "", "0: invalid duration"},
@@ -366,6 +366,12 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("-E ENGINE chooses the engine", func(t *testing.T) {
+		out, errs, code := run(t, dir, []string{"-E", "retry", "-N", "20", "f"}, nil)
+		if code != 0 || !strings.Contains(out, "All 20 operations completed A-OK!") {
+			t.Errorf("-E retry: exit %d, stdout %q, stderr %q", code, out, errs)
+		}
+	})
 	t.Run("uring unavailable", func(t *testing.T) {
 		if uringUsable {
 			t.Skip("the uring engine works here")
