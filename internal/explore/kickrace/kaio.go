@@ -88,7 +88,9 @@ func (r *kaioReq) Wake(q *waitq.Queue, e *waitq.Entry, mask uint32) {
 // Retry implements kick.Ops.
 func (s *kaioSys) Retry(kr *kick.Req) (int64, bool) {
 	r := kr.Owner.(*kaioReq)
-	return s.w.Retry(r.i, func(q *waitq.Queue) bool { return s.c.LinkWait(kr, q, 0) })
+	return s.w.Retry(r.i,
+		func(q *waitq.Queue) bool { return s.c.LinkWait(kr, q, 0) },
+		func(q *waitq.Queue) { s.c.Unlink(kr) })
 }
 
 // Complete implements kick.Ops, as retry's Complete and completeBatch:

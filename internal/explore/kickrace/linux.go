@@ -87,9 +87,21 @@ func (c *kioctx) addWaitQueue(io *kiocb, q *waitq.Queue) bool {
 	return true
 }
 
+// removeWaitQueue is remove_wait_queue: the kernel's list_del of the entry
+// under the queue's lock (a no-op here if a waker already unlinked it).
+func (c *kioctx) removeWaitQueue(io *kiocb, q *waitq.Queue) {
+	q.Mu.Lock()
+	if io.kiWait.Queue() == q {
+		q.RemoveLocked(&io.kiWait)
+	}
+	q.Mu.Unlock()
+}
+
 // retry calls the request's scripted ki_retry.
 func (c *kioctx) retry(io *kiocb) int64 {
-	res, wait := c.w.Retry(io.i, func(q *waitq.Queue) bool { return c.addWaitQueue(io, q) })
+	res, wait := c.w.Retry(io.i,
+		func(q *waitq.Queue) bool { return c.addWaitQueue(io, q) },
+		func(q *waitq.Queue) { c.removeWaitQueue(io, q) })
 	if wait {
 		return eiocbretry
 	}

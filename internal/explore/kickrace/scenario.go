@@ -58,6 +58,11 @@ var Scenarios = []Scenario{
 		Queues: 1, Script: []Step{{Progress, 0}, {Wait, 0}, {Finish, 0}}, Wakers: []int{0},
 	},
 	{
+		Name:   "abandon",
+		Doc:    "a retry links a wait, then takes it back and fails (the poller refused to arm) while a wake comes",
+		Queues: 1, Script: []Step{{Abandon, 0}}, Wakers: []int{0},
+	},
+	{
 		Name:   "offload",
 		Doc:    "a retry handed to an offload worker, whose kick races io_cancel",
 		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Offloaders: []int{0}, Cancel: true,

@@ -33,6 +33,9 @@ const (
 	Progress
 	// Finish: the I/O is done: return the result.
 	Finish
+	// Abandon: link the wait entry on the queue, then take it back and
+	// fail (retry's waitReady when the poller refuses to arm the fd).
+	Abandon
 )
 
 // Step is one step of a retry script.
@@ -49,6 +52,7 @@ const Result = 4096
 const (
 	errCanceled = -125
 	errIntr     = -4
+	errPerm     = -1
 )
 
 // Req is the scenario's view of a request: its script and what happened to
@@ -122,8 +126,9 @@ type World struct {
 
 // Retry is the scripted retry method of request i. link links the
 // request's wait entry on queue q and reports false if the request was
-// cancelled (kaio's LinkWait); it returns (result, wait).
-func (w *World) Retry(i int, link func(q *waitq.Queue) bool) (int64, bool) {
+// cancelled (kaio's LinkWait); unlink takes it back if it is still linked.
+// It returns (result, wait).
+func (w *World) Retry(i int, link func(q *waitq.Queue) bool, unlink func(q *waitq.Queue)) (int64, bool) {
 	r := w.Reqs[i]
 	r.Iterations++
 	for r.pc < len(r.Script) {
@@ -146,6 +151,12 @@ func (w *World) Retry(i int, link func(q *waitq.Queue) bool) (int64, bool) {
 			return 0, true
 		case Finish:
 			return Result, false
+		case Abandon:
+			if !link(w.Queues[s.Queue]) {
+				return errCanceled, false
+			}
+			unlink(w.Queues[s.Queue])
+			return errPerm, false
 		}
 	}
 	return Result, false
