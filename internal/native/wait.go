@@ -111,8 +111,7 @@ func (c *Context) wakeKernel() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {
-		var one = [8]byte{1}
-		unix.Write(c.evfd, one[:])
+		core.SignalEventfd(c.evfd)
 	}
 }
 
@@ -214,8 +213,7 @@ func (c *Context) completeLocked(r *request, res int64) {
 	}
 	if fd >= 0 {
 		c.resfdReqs--
-		var one = [8]byte{1} // eventfd counters are host-endian; amd64 and arm64 are little
-		unix.Write(fd, one[:])
+		core.SignalEventfd(fd)
 	}
 }
 
@@ -279,7 +277,6 @@ func (c *Context) wakeReadyLocked() {
 		}
 	}
 	if c.kw != nil && !c.closed && c.readyLocked(c.kw) {
-		var one = [8]byte{1}
-		unix.Write(c.evfd, one[:])
+		core.SignalEventfd(c.evfd)
 	}
 }

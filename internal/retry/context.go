@@ -227,8 +227,7 @@ func (c *Context) finishLocked(r *request, res int64) int {
 
 func signalResFd(fd int) {
 	if fd >= 0 {
-		var one = [8]byte{1} // eventfd counters are host-endian: amd64 and arm64 are little
-		unix.Write(fd, one[:])
+		core.SignalEventfd(fd)
 	}
 }
 

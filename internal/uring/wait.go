@@ -222,8 +222,7 @@ func (c *Context) completeLocked(r *request, res int64) {
 	}
 	if fd >= 0 {
 		c.resfdReqs--
-		var one = [8]byte{1} // eventfd counters are host-endian; amd64 and arm64 are little
-		unix.Write(fd, one[:])
+		core.SignalEventfd(fd)
 	}
 }
 
