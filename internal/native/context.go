@@ -321,10 +321,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	c.flush(&b)
 	c.smu.RUnlock()
 	c.mu.Lock()
-	w := c.waiters.Get()
-	w.For.req = r
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
+	c.waitUntilLocked(waitFor{req: r})
 	ev := core.Event{Data: i.Data, Obj: i, Res: r.res}
 	r.iocb = nil
 	r.nextFree = c.freeSync
@@ -426,10 +423,7 @@ func (c *Context) Destroy() error {
 	c.wakeKernel()
 
 	c.mu.Lock()
-	w := c.waiters.Get()
-	w.For.destroy = true
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
+	c.waitUntilLocked(waitFor{destroy: true})
 	c.mu.Unlock()
 	c.wg.Wait()
 	c.mu.Lock()

@@ -319,10 +319,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	c.flushSmu()
 	c.smu.Unlock()
 	c.mu.Lock()
-	w := c.waiters.Get()
-	w.For.req = r
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
+	c.waitUntilLocked(waitFor{req: r})
 	ev := core.Event{Data: i.Data, Obj: i, Res: r.res}
 	c.putSyncLocked(r)
 	c.mu.Unlock()
@@ -363,10 +360,7 @@ func (c *Context) Cancel(i *core.Iocb) error {
 	c.smu.Unlock()
 
 	c.mu.Lock()
-	w := c.waiters.Get()
-	w.For.req = cr
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
+	c.waitUntilLocked(waitFor{req: cr})
 	res := cr.res
 	c.putSyncLocked(cr)
 	c.mu.Unlock()
@@ -441,10 +435,7 @@ func (c *Context) Destroy() error {
 	c.smu.Unlock()
 
 	c.mu.Lock()
-	w := c.waiters.Get()
-	w.For.destroy = true
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
+	c.waitUntilLocked(waitFor{destroy: true})
 	c.mu.Unlock()
 	c.wg.Wait()
 

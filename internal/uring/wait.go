@@ -44,6 +44,15 @@ func (c *Context) readyLocked(w *waiter) bool {
 	return c.events.Len() >= w.For.need || c.dead
 }
 
+// waitUntilLocked waits, with no deadline, until what f describes is so
+// (a request done, Destroy's or the reaper's condition). Hold mu.
+func (c *Context) waitUntilLocked(f waitFor) {
+	w := c.waiters.Get()
+	w.For = f
+	c.waitLocked(w, time.Time{}, nil)
+	c.waiters.Put(w)
+}
+
 // waitLocked sleeps until w is ready, deadline passes (zero: never) or done
 // is closed, and reports whether it stopped for the deadline or done. It is
 // called and returns with mu held.
@@ -273,10 +282,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 func (c *Context) reaper() {
 	defer c.wg.Done()
 	c.mu.Lock()
-	w := c.waiters.Get()
-	w.For.reaper = true
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
+	c.waitUntilLocked(waitFor{reaper: true})
 	c.reaping = false
 	c.mu.Unlock()
 }
