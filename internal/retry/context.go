@@ -67,7 +67,7 @@ type Context struct {
 	inflight int // accepted, not completed (Do included)
 	free     *request
 	freeSync *request
-	active   *request               // list of requests in flight, for cancel and destroy
+	active   *request               // Do requests in flight (the ring's are in reqs), for cancel and destroy
 	ring     core.Ring              // completions; a slot per request, Do's excepted
 	waiters  core.WaitList[waitFor] // reapers asleep in GetEvents, and free ones
 	stats    core.Stats
@@ -204,7 +204,9 @@ func (c *Context) release(r *request) {
 func (c *Context) finishLocked(r *request, res int64) int {
 	iocb, resfd := r.iocb, r.resfd
 	c.k.DoneLocked(&r.k)
-	c.unlinkActiveLocked(r)
+	if r.sync {
+		c.unlinkActiveLocked(r)
+	}
 	iocb.Release(&r.claim)
 	r.iocb = nil
 	c.inflight--
@@ -385,10 +387,16 @@ func (c *Context) Destroy() error {
 		gen uint64
 	}
 	var todo []victim
-	for r := c.active; r != nil; r = r.nextActive {
-		if c.k.ForceCancelLocked(&r.k) {
+	cancel := func(r *request) {
+		if r.iocb != nil && c.k.ForceCancelLocked(&r.k) {
 			todo = append(todo, victim{r, r.k.GenLocked()})
 		}
+	}
+	for i := range c.reqs {
+		cancel(&c.reqs[i])
+	}
+	for r := c.active; r != nil; r = r.nextActive {
+		cancel(r)
 	}
 	c.k.Mu.Unlock()
 	for _, v := range todo {
@@ -402,7 +410,7 @@ func (c *Context) Destroy() error {
 	}
 	if invariants.Enabled {
 		c.k.Mu.Lock()
-		invariants.Check(c.active == nil && c.k.PopLocked() == nil, "destroyed context with requests left")
+		invariants.Check(c.active == nil && c.inflight == 0 && c.k.PopLocked() == nil, "destroyed context with requests left")
 		c.k.Mu.Unlock()
 	}
 	return nil

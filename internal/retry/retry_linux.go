@@ -58,6 +58,10 @@ func (r *request) account(n int64) (int64, bool) {
 		return n, true
 	case n == 0 && r.left > 0:
 		return r.done, true // EOF (or a zero-length write, as write(2) allows)
+	case n == r.left:
+		r.done += n // all of it, the common case: no iovec to adjust
+		r.left = 0
+		return r.done, true
 	}
 	r.advance(n)
 	if r.left == 0 {

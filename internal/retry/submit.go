@@ -158,7 +158,9 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 		c.stats.Submitted++
 		r.iocb = i
 		c.k.ResetLocked(&r.k)
-		c.linkActiveLocked(r)
+		if sync {
+			c.linkActiveLocked(r) // the ring's requests are found in c.reqs
+		}
 		reqs[j] = r
 	}
 	return len(iocbs), nil

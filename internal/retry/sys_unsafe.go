@@ -31,11 +31,13 @@ func rwv(trap uintptr, fd int, iov []unix.Iovec, off int64, flags int, left int6
 	}
 	// On 64-bit Linux pos_l carries the whole offset and pos_h is ignored;
 	// -1 means "the file position", which is what pipes and sockets need.
-	call := unix.Syscall6
+	var n uintptr
+	var e unix.Errno
 	if flags&unix.RWF_NOWAIT != 0 && left <= rawMax {
-		call = unix.RawSyscall6
+		n, _, e = unix.RawSyscall6(trap, uintptr(fd), uintptr(p), uintptr(len(iov)), uintptr(off), 0, uintptr(flags))
+	} else {
+		n, _, e = unix.Syscall6(trap, uintptr(fd), uintptr(p), uintptr(len(iov)), uintptr(off), 0, uintptr(flags))
 	}
-	n, _, e := call(trap, uintptr(fd), uintptr(p), uintptr(len(iov)), uintptr(off), 0, uintptr(flags))
 	if e != 0 {
 		return 0, e
 	}
