@@ -32,6 +32,11 @@ SIZE=${SIZE:-1g}
 BUF_SIZE=${BUF_SIZE:-2g} # under dirty_background_ratio (10% of 24 GiB): writeback does not start mid-run
 DIR=${DIR:-$PWD}
 ENGINES=${ENGINES:-"retry uring native"}
+# FIO_BATCH=8 gives fio aio-stress's own batching (submit 8, reap at least
+# 8: --iodepth_batch_submit and --iodepth_batch_complete_min), which
+# compares the engines rather than the tools' submission patterns; the
+# default (empty) is fio's own, one at a time.
+FIO_BATCH=${FIO_BATCH:-}
 RUNTIME=${RUNTIME:-15} # seconds: caps a slow fio job (psync at depth 1); its rate stays valid
 REPEAT=${REPEAT:-3}   # runs of each tool per stage; the table shows the median
 # fio's io buffers. Its default (malloc) makes page-cache reads about four
@@ -79,7 +84,7 @@ kaio() {
 # fio_run IOENGINE RW BS DEPTH DIRECT SIZE: prints MiB/s.
 fio_run() {
 	fio --name=bench --filename="$FILE" --size="$6" --ioengine="$1" --rw="$2" --bs="$3" \
-		--iodepth="$4" --direct="$5" --invalidate=0 --iomem="$FIO_IOMEM" --runtime="$RUNTIME" --output-format=terse --terse-version=3 2>/dev/null |
+		--iodepth="$4" ${FIO_BATCH:+--iodepth_batch_submit=$FIO_BATCH --iodepth_batch_complete_min=$FIO_BATCH} --direct="$5" --invalidate=0 --iomem="$FIO_IOMEM" --runtime="$RUNTIME" --output-format=terse --terse-version=3 2>/dev/null |
 		awk -F';' -v rw="$2" 'NF > 50 && $3 == "bench" { kib = (rw ~ /write/) ? $48 : $7; printf "%.1f\n", kib / 1024 }'
 	# aio-stress fsyncs between its stages (not counted in its figure):
 	# do the same, or the next fio job runs against the writeback of this
@@ -162,4 +167,4 @@ done
 echo
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# aio-stress: aio-stress -E ENGINE -s $BUF_SIZE|$SIZE -json -r BS -d DEPTH [-O] -o STAGE $FILE"
-echo "# fio: fio --name=bench --filename=$FILE --size=$BUF_SIZE|$SIZE --ioengine=E --rw=RW --bs=BS --iodepth=DEPTH --direct=0|1 --invalidate=0 --iomem=$FIO_IOMEM --runtime=$RUNTIME; sync $FILE"
+echo "# fio: fio --name=bench --filename=$FILE --size=$BUF_SIZE|$SIZE --ioengine=E --rw=RW --bs=BS --iodepth=DEPTH ${FIO_BATCH:+--iodepth_batch_submit=$FIO_BATCH --iodepth_batch_complete_min=$FIO_BATCH }--direct=0|1 --invalidate=0 --iomem=$FIO_IOMEM --runtime=$RUNTIME; sync $FILE"

@@ -310,7 +310,14 @@ func (c *Context) offloadWorker() {
 			r.wres = r.blocking()
 			r.hasWres = true
 			note := &r.k.Note
-			kick.Finish(c.k.Kick(&r.k), note, c)
+			if a := c.k.Kick(&r.k); a == kick.Queued {
+				// Run what was kicked here rather than hand it to a
+				// kick worker: the retry that consumes the result
+				// does not block, and a hand-off costs more than it.
+				c.runAll()
+			} else {
+				kick.Finish(a, note, c)
+			}
 		}
 	}
 }
