@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-fio.sh: kaio's aio-stress side by side with fio on the same file,
-# as in docs/perf-aio-stress.md. Run from the repository root:
+# as in docs/performance.md. Run from the repository root:
 #
 #   bash scripts/bench-fio.sh                  # a file in the current directory
 #   SIZE=256m BUF_SIZE=1g REPEAT=1 DIR=/mnt/test bash scripts/bench-fio.sh
