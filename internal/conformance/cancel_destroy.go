@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +184,32 @@ var destroyCases = []Case{
 			t.Fatal("Destroy with 512 waiting requests did not return")
 		}
 	}},
+	{"Destroy/ClosesItsFds", func(t *testing.T, e *Env) {
+		r, w := pipe(t)
+		f := tempFile(t, pattern(4096, 1), 0)
+		before := openFds(t)
+		c, err := kaio.Setup(16, e.Opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Waits on the poller (which holds a duplicate of the fd),
+		// offloaded work, and a completed read.
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: make([]byte, 1)},
+			&kaio.Iocb{Op: kaio.OpPoll, Fd: r, Events: unix.POLLIN},
+			&kaio.Iocb{Op: kaio.OpFSync, Fd: fd(f)},
+			&kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: make([]byte, 4096)})
+		unix.Write(w, []byte{1})
+		if n, err := c.GetEvents(1, make([]kaio.Event, 8), 10*time.Second); n < 1 {
+			t.Fatalf("no event: %v", err)
+		}
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: make([]byte, 1)})
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		if after := openFds(t); after != before {
+			t.Fatalf("%d fds open before Setup, %d after Destroy", before, after)
+		}
+	}},
 	{"Destroy/WakesReapers", func(t *testing.T, e *Env) {
 		c, err := kaio.Setup(4, e.Opts...)
 		if err != nil {
@@ -262,4 +289,14 @@ var destroyCases = []Case{
 			wg.Wait()
 		}
 	}},
+}
+
+// openFds counts this process's open fds.
+func openFds(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(ents)
 }
