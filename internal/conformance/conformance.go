@@ -73,13 +73,6 @@ func Run(t *testing.T, opts ...kaio.Option) {
 
 // --- helpers shared by the cases ---
 
-func wantErr(t *testing.T, what string, err, want error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want %v", what, err, want)
-	}
-}
-
 func submit(t *testing.T, c *kaio.Context, iocbs ...*kaio.Iocb) {
 	t.Helper()
 	n, err := c.Submit(iocbs...)

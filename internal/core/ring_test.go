@@ -40,8 +40,13 @@ func TestRing(t *testing.T) {
 		}
 		want++
 	}
-	if !r.Reserve() || !r.Reserve() || !r.Reserve() || r.Reserve() {
-		t.Fatal("an empty ring of 3 did not give exactly 3 slots")
+	for i := 0; i < 3; i++ {
+		if !r.Reserve() {
+			t.Fatalf("an empty ring of 3 refused slot %d", i)
+		}
+	}
+	if r.Reserve() {
+		t.Fatal("a full ring of 3 gave a fourth slot")
 	}
 	r.Release()
 	if !r.Reserve() {

@@ -122,7 +122,7 @@ type fsx struct {
 	fd                         int
 	oflags                     int
 	fname, bname               string
-	goodfile, logfile, opsfile string
+	goodfile, opsfile          string
 
 	original, good, temp, checkBuf []byte
 	hugeMaps, hugeBufs             [][]byte // -h: the mappings, and the buffers in them

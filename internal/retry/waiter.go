@@ -1,11 +1,5 @@
 package retry
 
-import "github.com/kaio-go/kaio/internal/core"
-
-// waiter is a reaper sleeping in GetEvents (see core.Waiter), and
-// Context.waiters holds them; both are guarded by k.Mu.
-type waiter = core.Waiter[waitFor]
-
 // waitFor is what a reaper waits for.
 type waitFor struct {
 	need int // events in the ring

@@ -112,7 +112,7 @@ func (r *ring) unmap() {
 	if r.sqeMap != nil {
 		unix.Munmap(r.sqeMap)
 	}
-	if r.cqMap != nil && len(r.cqMap) > 0 && &r.cqMap[0] != &r.sqMap[0] {
+	if len(r.cqMap) > 0 && &r.cqMap[0] != &r.sqMap[0] {
 		unix.Munmap(r.cqMap)
 	}
 	if r.sqMap != nil {

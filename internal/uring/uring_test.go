@@ -25,8 +25,6 @@ var engine = enginetest.Engine{
 // into the Context.
 func newCtx(t testing.TB, nr int) *Context { return engine.NewCtx(t, nr).(*Context) }
 
-func reapN(t testing.TB, c *Context, n int) []core.Event { return enginetest.ReapN(t, c, n) }
-
 func pipe(t testing.TB) (int, int) { return enginetest.Pipe(t) }
 
 // The tests both kernel engines share (see internal/enginetest).
