@@ -119,10 +119,10 @@ type fsx struct {
 	goodFd         int // .fsxgood, written only on failure
 	prefix         string
 
-	fd                         int
-	oflags                     int
-	fname, bname               string
-	goodfile, opsfile          string
+	fd                int
+	oflags            int
+	fname, bname      string
+	goodfile, opsfile string
 
 	original, good, temp, checkBuf []byte
 	hugeMaps, hugeBufs             [][]byte // -h: the mappings, and the buffers in them
