@@ -52,9 +52,12 @@
 //     no ring slot; what Submit would refuse comes back as a negative Res.
 //   - Non-blocking fds are the supported way to use pipes and sockets. On
 //     the retry engine a blocking pipe or socket fd still works, because
-//     Linux honours RWF_NOWAIT on them; a blocking fd of a kind that does
-//     not (a tty, say) is read by an offload worker that blocks until data
-//     comes, so Cancel answers EAGAIN for it and Destroy waits for it.
+//     Linux honours RWF_NOWAIT on them. A blocking fd of a kind that does
+//     not (a tty) first waits for readiness on the poller, where Cancel and
+//     Destroy can end it, and is then read or written by an offload worker;
+//     if another reader takes the data in between, that worker blocks until
+//     more comes, and Cancel answers EAGAIN meanwhile. The native engine
+//     cannot wait on ttys at all (see its package doc).
 //   - Closing an fd does not end requests on it: a waiting request keeps
 //     its own reference to the file, as the kernel's kiocb does.
 package kaio

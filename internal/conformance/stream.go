@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -102,6 +104,58 @@ var streamCases = []Case{
 			t.Fatalf("blocking pipe read %+v %q", ev, buf)
 		}
 	}},
+	{"Tty/BlockingRead", func(t *testing.T, e *Env) {
+		// A pty master without O_NONBLOCK: Linux refuses RWF_NOWAIT on
+		// ttys, so this is the blocking-fd case at its hardest. A waiting
+		// read must still be cancellable and must not hold up Destroy.
+		master, slave := pty(t)
+		c, err := kaio.Setup(4, e.Opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: master, Buf: buf})
+		var ev [1]kaio.Event
+		if n, _ := c.GetEvents(1, ev[:], 20*time.Millisecond); n == 1 {
+			if c.Engine() == kaio.EngineNative && errors.Is(ev[0].Err(), unix.EINVAL) {
+				c.Destroy()
+				t.Skip("Linux AIO's IOCB_CMD_POLL refuses files with two wait queues, as ttys have (aio_poll_queue_proc)")
+			}
+			t.Fatalf("a read of an empty pty completed: %+v", ev[0])
+		}
+		unix.Write(slave, []byte("hi\n"))
+		if ev := reap(t, c, 1)[0]; ev.Res <= 0 || buf[0] != 'h' {
+			t.Fatalf("pty read %+v %q", ev, buf)
+		}
+		io := &kaio.Iocb{Op: kaio.OpPRead, Fd: master, Buf: buf}
+		submit(t, c, io)
+		noEvent(t, c, 20*time.Millisecond)
+		switch err := c.Cancel(io); {
+		case err == nil:
+			if ev := reap(t, c, 1)[0]; !errors.Is(ev.Err(), unix.ECANCELED) && ev.Res <= 0 {
+				t.Fatalf("cancelled pty read: %+v", ev)
+			}
+		case errors.Is(err, unix.EAGAIN):
+			unix.Write(slave, []byte("x\n"))
+			reap(t, c, 1)
+		default:
+			t.Fatalf("Cancel of a waiting pty read: %v", err)
+		}
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: master, Buf: make([]byte, 8)})
+		noEvent(t, c, 10*time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- c.Destroy() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			unix.Write(slave, []byte("unblock\n"))
+			<-done
+			t.Fatal("Destroy waited for data on a blocking pty")
+		}
+	}},
 	{"Socket/PingPong", func(t *testing.T, e *Env) {
 		c := e.Setup(8)
 		s, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
@@ -167,4 +221,27 @@ var streamCases = []Case{
 			}
 		}
 	}},
+}
+
+// pty opens a pseudo-terminal pair, the master without O_NONBLOCK, or skips.
+func pty(t *testing.T) (master, slave int) {
+	t.Helper()
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(m) })
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		t.Skipf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetUint32(m, unix.TIOCGPTN)
+	if err != nil {
+		t.Skipf("ptsname: %v", err)
+	}
+	s, err := unix.Open("/dev/pts/"+strconv.Itoa(int(n)), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("open the pty slave: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(s) })
+	return m, s
 }

@@ -11,10 +11,14 @@
 //     this and does not hide it; use the uring or retry engine for buffered
 //     I/O that must not block the submitter.
 //   - FSYNC/FDSYNC run in a kernel workqueue (Linux 4.18+).
-//   - POLL (IOCB_CMD_POLL) needs Linux 4.18+.
+//   - POLL (IOCB_CMD_POLL) needs Linux 4.18+, and works only on files that
+//     wait on a single wait queue: a tty has two, and the kernel answers
+//     EINVAL (aio_poll_queue_proc), so a POLL, read or write of a tty
+//     completes with -EINVAL here. The retry and uring engines handle
+//     ttys.
 //   - NOOP (IOCB_CMD_NOOP) was never implemented by the kernel (io_submit
 //     refuses it with EINVAL): kaio completes it in user space at Submit.
-//   - Pipes, sockets, eventfds and ttys: a read or write through AIO
+//   - Pipes, sockets and eventfds: a read or write through AIO
 //     blocks in io_submit (blocking fd) or fails with EAGAIN (non-blocking
 //     fd). kaio instead submits an IOCB_CMD_POLL for readiness and, when
 //     it completes, does the transfer itself with preadv2/pwritev2

@@ -22,10 +22,9 @@
 //   - A read or write of a regular file goes on until all is done, EOF, or
 //     an error; after partial progress an error returns the progress.
 //   - A blocking pipe or socket fd works when the kernel supports
-//     RWF_NOWAIT on it (pipes and sockets do on Linux 5.8+). Otherwise,
-//     without O_NONBLOCK, the request is run by an offload worker that
-//     blocks in read/write until the fd is ready: Cancel answers EAGAIN for
-//     it and Destroy waits for it. Use non-blocking fds.
+//     RWF_NOWAIT on it (pipes and sockets do on Linux 5.8+). A blocking fd
+//     that refuses RWF_NOWAIT (a tty) waits for readiness on the poller,
+//     then an offload worker makes the blocking call (retryBlocking).
 //   - Closing an fd does not end requests on it: like the kernel's file
 //     reference, a waiting request holds a duplicate of the fd until it
 //     completes.

@@ -63,6 +63,10 @@ type request struct {
 	// that woke it even if a reader consumed them before the retry.
 	wakeMask uint32
 
+	// ready: pathBlocking's wait for readiness is done; the blocking call
+	// comes next.
+	ready bool
+
 	// reg is the poller registration, made at the first wait.
 	reg *poller.Reg
 

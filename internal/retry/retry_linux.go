@@ -28,6 +28,8 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 		return c.offload(r)
 	case pathReady:
 		return c.retryPoll(r)
+	case pathBlocking:
+		return c.retryBlocking(r)
 	}
 	if r.hasWres {
 		r.hasWres = false
@@ -39,7 +41,7 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 		return r.done, false
 	}
 	switch r.path {
-	case pathDirect, pathBlocking:
+	case pathDirect:
 		return c.offload(r)
 	case pathPoll:
 		return c.retryStream(r)
@@ -176,7 +178,7 @@ func (c *Context) retryStream(r *request) (int64, bool) {
 					continue
 				}
 				r.path = pathBlocking
-				return c.offload(r)
+				return c.retryBlocking(r)
 			}
 			return r.failed(e), false
 		case unix.EAGAIN:
@@ -192,6 +194,38 @@ func (c *Context) retryStream(r *request) (int64, bool) {
 			return r.failed(e), false
 		}
 	}
+}
+
+// retryBlocking is the retry of a blocking fd that refuses RWF_NOWAIT (a
+// tty, say): first a wait on the poller until the fd is ready, which Cancel
+// and Destroy can end; then an offload worker makes the blocking call, which
+// readiness makes return at once (unless another reader took the data in
+// between: then the worker blocks until more comes, and Cancel says EAGAIN).
+func (c *Context) retryBlocking(r *request) (int64, bool) {
+	if r.hasWres {
+		r.hasWres = false
+		n := r.wres
+		switch {
+		case n < 0:
+			return r.failed(unix.Errno(-n)), false
+		case r.op.Reads() || n == 0:
+			r.advance(n)
+			return r.done, false // a read returns what the stream had
+		}
+		if res, done := r.account(n); done {
+			return res, false
+		}
+	}
+	if !r.ready {
+		r.ready = true
+		mask := uint32(unix.EPOLLIN)
+		if r.op.Writes() {
+			mask = unix.EPOLLOUT
+		}
+		return c.waitReady(r, mask)
+	}
+	r.ready = false
+	return c.offload(r)
 }
 
 // retryPoll is IOCB_CMD_POLL: complete with the revents that match, or wait.

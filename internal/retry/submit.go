@@ -188,6 +188,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	r.hasWres = false
 	r.reg = nil
 	r.wakeMask = 0
+	r.ready = false
 	switch pl.path {
 	case pathNone, pathSync, pathReady:
 		r.iov, r.left = nil, 0
