@@ -92,25 +92,13 @@ func (r *request) Wake(q *waitq.Queue, e *waitq.Entry, mask uint32) {
 
 // setIov builds the request's iovecs from the iocb's buffers.
 func (r *request) setIov(i *core.Iocb) {
-	r.iov = r.iovStore[:0]
 	if r.op.Vectored() {
-		for _, b := range i.Iov {
-			r.iov = appendIov(r.iov, b)
-		}
+		r.iov = core.AppendIovecs(r.iovStore[:0], 0, nil, i.Iov...)
 	} else {
-		r.iov = appendIov(r.iov, i.Buf)
+		r.iov = core.AppendIovecs(r.iovStore[:0], 0, nil, i.Buf)
 	}
 	r.iovStore = r.iov[:0]
 	r.left = i.Len()
-}
-
-func appendIov(iov []unix.Iovec, b []byte) []unix.Iovec {
-	if len(b) == 0 {
-		return iov
-	}
-	v := unix.Iovec{Base: &b[0]}
-	v.SetLen(len(b))
-	return append(iov, v)
 }
 
 // advance records n bytes of progress.
