@@ -223,14 +223,11 @@ func (c *Context) flush(b *batch) {
 // syscall does not block (RWF_NOWAIT, or a non-blocking fd).
 func (c *Context) transferLocked(r *request) {
 	i := r.iocb
-	trap := uintptr(unix.SYS_PREADV2)
-	if i.Op.Writes() {
-		trap = unix.SYS_PWRITEV2
-	}
 	flags := i.RWFlags | unix.RWF_NOWAIT
 	for {
 		iov := r.buildIov(i, r.written, false)
-		n, e := rwv(trap, i.Fd, iov, -1, flags)
+		// Not raw: without RWF_NOWAIT (below) the call may block.
+		n, e := core.RWv(i.Op.Writes(), i.Fd, iov, -1, flags, false)
 		switch {
 		case e == unix.EINTR:
 			continue

@@ -82,13 +82,3 @@ func (r *ring) mapRing(h *ringHeader) bool {
 func (r *ring) loadHead() uint32   { return atomic.LoadUint32(&r.hdr.head) }
 func (r *ring) loadTail() uint32   { return atomic.LoadUint32(&r.hdr.tail) }
 func (r *ring) storeHead(v uint32) { atomic.StoreUint32(&r.hdr.head, v) }
-
-// rwv is preadv2/pwritev2 on the request's own iovec array (x/sys's
-// wrappers would allocate one per call). off -1 means the file position.
-func rwv(trap uintptr, fd int, iov []unix.Iovec, off int64, flags int) (int, unix.Errno) {
-	n, _, e := unix.Syscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(iov))), uintptr(len(iov)), uintptr(off), 0, uintptr(flags))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), 0
-}
