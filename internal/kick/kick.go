@@ -112,7 +112,7 @@ type Ctx struct {
 	kicks            uint64 // kicks that set kicked (Stats)
 }
 
-// Kicks returns the number of effective kicks. Hold Mu.
+// KicksLocked returns the number of effective kicks. Hold Mu.
 func (c *Ctx) KicksLocked() uint64 { return c.kicks }
 
 // Snapshot is a request's protocol state, for the schedule explorer's
@@ -139,7 +139,7 @@ func (c *Ctx) RunListLocked(dst []*Req, max int) []*Req {
 	return dst
 }
 
-// Reset prepares r for a new incarnation. Hold Mu (or own r exclusively).
+// ResetLocked prepares r for a new incarnation. Hold Mu (or own r exclusively).
 func (c *Ctx) ResetLocked(r *Req) {
 	if invariants.Enabled {
 		invariants.Check(r.Wait.Queue() == nil && !r.queued && !r.owed && !r.busy, "reset of a request still waiting or queued")
@@ -149,7 +149,7 @@ func (c *Ctx) ResetLocked(r *Req) {
 	r.running = true // the submitter runs the first iteration
 }
 
-// Gen returns r's incarnation. Hold Mu.
+// GenLocked returns r's incarnation. Hold Mu.
 func (r *Req) GenLocked() uint64 { return r.gen }
 
 // pushLocked appends r to the run list.

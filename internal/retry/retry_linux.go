@@ -298,6 +298,8 @@ func (c *Context) poller() (*poller.Poller, error) {
 func (c *Context) offload(r *request) (int64, bool) {
 	c.k.Mu.Lock()
 	c.stats.Offloaded++
+	// Start workers as work comes, up to the bound; a ring of nr slots
+	// (plus a Do) never has more blocking calls than that to make at once.
 	if c.offStarts < c.workers && c.offStarts < c.nr+1 {
 		c.offStarts++
 		c.wg.Add(1)
