@@ -57,6 +57,28 @@ func LookFd(fd int, f *FdInfo) error {
 	if err != nil {
 		return unix.EBADF
 	}
+	// One statx for what fstat and statx(STATX_DIOALIGN) would say: a
+	// syscall fewer per fd per Submit call on O_DIRECT files.
+	var sx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO|unix.STATX_DIOALIGN, &sx); err != nil {
+		if err != unix.ENOSYS && err != unix.EPERM {
+			return unix.EBADF
+		}
+		return lookFdFstat(fd, fl, f) // statx refused (before 4.11, or by seccomp)
+	}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: uint32(sx.Mode), Dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), Ino: sx.Ino, ResFd: f.ResFd}
+	if f.Direct() {
+		f.MemAlign, f.OffAlign = 512, 512
+		if sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
+			f.MemAlign, f.OffAlign = sx.Dio_mem_align, sx.Dio_offset_align
+		}
+	}
+	return nil
+}
+
+// lookFdFstat is LookFd where statx is refused: fstat, and 512-byte
+// O_DIRECT alignment.
+func lookFdFstat(fd, fl int, f *FdInfo) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return unix.EBADF
@@ -64,10 +86,6 @@ func LookFd(fd int, f *FdInfo) error {
 	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: st.Dev, Ino: st.Ino, ResFd: f.ResFd}
 	if f.Direct() {
 		f.MemAlign, f.OffAlign = 512, 512
-		var sx unix.Statx_t
-		if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &sx); err == nil && sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
-			f.MemAlign, f.OffAlign = sx.Dio_mem_align, sx.Dio_offset_align
-		}
 	}
 	return nil
 }

@@ -263,7 +263,7 @@ func (c *Context) flushSmu() {
 			return
 		}
 		c.ring.storeSQTail(c.sqTail)
-		_, e := enter(c.fd, c.sqTail-head, 0, 0, nil)
+		_, e := enterSubmit(c.fd, c.sqTail-head)
 		switch e {
 		case 0, unix.EINTR:
 		case unix.EAGAIN, unix.EBUSY, unix.ENOMEM:
