@@ -74,3 +74,43 @@ func TestCheckCachesAcrossIocbs(t *testing.T) {
 		t.Fatalf("other end: %v %+v", err, fi)
 	}
 }
+
+// TestLookFdFstatAgrees checks the fallback for kernels or sandboxes that
+// refuse statx against the statx path, on a regular file opened O_DIRECT
+// and on a pipe.
+func TestLookFdFstatAgrees(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "look")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd, err := unix.Open(f.Name(), unix.O_RDWR|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("O_DIRECT: %v", err)
+	}
+	defer unix.Close(fd)
+	var p [2]int
+	if err := unix.Pipe(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	for _, fd := range []int{fd, p[0]} {
+		var a, b FdInfo
+		a.Reset()
+		b.Reset()
+		if err := LookFd(fd, &a); err != nil {
+			t.Fatal(err)
+		}
+		fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if err := lookFdFstat(fd, fl, &b); err != nil {
+			t.Fatal(err)
+		}
+		if a.Mode != b.Mode || a.Dev != b.Dev || a.Ino != b.Ino || a.Flags != b.Flags || a.Seekable() != b.Seekable() || a.Direct() != b.Direct() {
+			t.Errorf("fd %d: statx %+v, fstat %+v", fd, a, b)
+		}
+		if a.Direct() && (a.OffAlign == 0 || a.MemAlign == 0 || b.OffAlign != 512) {
+			t.Errorf("fd %d: alignment statx %d/%d, fstat %d", fd, a.MemAlign, a.OffAlign, b.OffAlign)
+		}
+	}
+}
