@@ -132,6 +132,7 @@ fio_run() {
 }
 
 declare -A R # case/stage/tool -> MiB/s, the median over the repeats
+declare -A S # case/stage/tool/repeat -> MiB/s, one sample
 fios=(libaio io_uring psync)
 stages=(write read random_write random_read)
 fiorw=(write read randwrite randread)
@@ -161,6 +162,7 @@ case_run() {
 				fio-*) v=$(fio_run "${tool#fio-}" "${fiorw[$i]}" "$bs" "$depth" "$direct" "$size") ;;
 				esac
 				echo "$tool $v" >>"$tmp/samples"
+				S[$name/$st/$tool/$rep]=$v
 			done
 		done
 		for tool in "${tools[@]}"; do
@@ -201,6 +203,44 @@ for name in 64k-buffered 64k-direct 4k-direct-d32; do
 			"$(ratio "${R[$name/$st/kaio-uring]:-}" "${R[$name/$st/fio-io_uring]}")" \
 			"$(ratio "${R[$name/$st/kaio-native]:-}" "${R[$name/$st/fio-libaio]}")" \
 			"$(ratio "${R[$name/$st/kaio-retry]:-}" "$fbest")"
+	done
+done
+# pratio CASE STAGE A B: the median over the repeats of A's sample over
+# B's in the same repeat. The tools of a repeat run one right after the
+# other, so this follows the machine's drift better than a ratio of medians.
+pratio() {
+	local k
+	for k in $(seq "$REPEAT"); do
+		ratio "${S[$1/$2/$3/$k]:-}" "${S[$1/$2/$4/$k]:-}"
+	done | grep -v -- - | median | awk '{ printf "%.2f", $1 }'
+}
+
+# argbest CASE STAGE TOOL...: the tool with the highest median.
+argbest() {
+	local name=$1 st=$2 b="" bv=0 t
+	shift 2
+	for t in "$@"; do
+		[ -n "${R[$name/$st/$t]:-}" ] || continue
+		if awk -v a="${R[$name/$st/$t]}" -v b="$bv" 'BEGIN { exit !(a > b) }'; then b=$t bv=${R[$name/$st/$t]}; fi
+	done
+	echo "$b"
+}
+
+echo
+echo "Paired: the median over the $REPEAT repeats of the ratio within each repeat."
+echo
+echo '| case | stage | best kaio / best fio async | uring / fio io_uring | native / fio libaio | retry / best fio async |'
+echo '|---|---|---|---|---|---|'
+for name in 64k-buffered 64k-direct 4k-direct-d32; do
+	for st in "${stages[@]}"; do
+		[ -n "${R[$name/$st/kaio-${usable[0]}]:-}" ] || continue
+		kb=$(argbest "$name" "$st" "${cols[@]/#fio-*/}")
+		fb=$(argbest "$name" "$st" fio-libaio fio-io_uring)
+		printf '| %s | %s | %s (%s / %s) | %s | %s | %s |\n' "$name" "${st//_/ }" \
+			"$(pratio "$name" "$st" "$kb" "$fb")" "${kb#kaio-}" "${fb#fio-}" \
+			"$(pratio "$name" "$st" kaio-uring fio-io_uring)" \
+			"$(pratio "$name" "$st" kaio-native fio-libaio)" \
+			"$(pratio "$name" "$st" kaio-retry "$fb")"
 	done
 done
 echo
