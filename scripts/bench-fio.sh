@@ -212,6 +212,7 @@ pratio() {
 	local k
 	for k in $(seq "$REPEAT"); do
 		ratio "${S[$1/$2/$3/$k]:-}" "${S[$1/$2/$4/$k]:-}"
+		echo
 	done | grep -v -- - | median | awk '{ printf "%.2f", $1 }'
 }
 
