@@ -35,6 +35,17 @@
 // write, or the read once more) from its list of continuations, which the
 // next drainer submits. RWF_NOWAIT from the user turns this off.
 //
+// Submission is a raw syscall (the Go scheduler is not told it may block:
+// io_uring issues each SQE with IOCB_NOWAIT and hands what would sleep to
+// its io-wq workers). Those workers belong to the task that submitted, and
+// io-wq serialises buffered writes to one inode only within one task's
+// workers. A Go program submits from whichever OS thread its goroutine runs
+// on, so buffered writes to one file can be spread over several tasks'
+// workers and run side by side on the inode lock (three iou-wrk threads
+// for one aio-stress context, where fio has one): 0.88-0.95x fio io_uring
+// on 64 KiB buffered writes. The native engine (which copies buffered
+// writes inside io_submit) and the retry engine are faster there.
+//
 // Do uses no ring slot: it submits the request with a private tag, does not
 // count it against nrEvents, and waits for that one completion.
 //
