@@ -42,9 +42,10 @@
 // workers. A Go program submits from whichever OS thread its goroutine runs
 // on, so buffered writes to one file can be spread over several tasks'
 // workers and run side by side on the inode lock (three iou-wrk threads
-// for one aio-stress context, where fio has one): 0.88-0.95x fio io_uring
-// on 64 KiB buffered writes. The native engine (which copies buffered
-// writes inside io_submit) and the retry engine are faster there.
+// for one aio-stress context, where fio has one). It is part of why 64 KiB
+// buffered writes run at 0.88-0.95x fio io_uring; the native engine (which
+// copies buffered writes inside io_submit) and the retry engine are faster
+// there.
 //
 // Do uses no ring slot: it submits the request with a private tag, does not
 // count it against nrEvents, and waits for that one completion.
