@@ -24,6 +24,8 @@ func FuzzSubmit(f *testing.F) {
 	f.Add(uint16(5), uint8(2), int64(0), uint16(0), uint8(0), int32(0), uint32(1), uint8(1), true)
 	f.Add(uint16(1), uint8(0), int64(-5), uint16(7), uint8(3), int32(unix.RWF_NOWAIT), uint32(1), uint8(2), false)
 	f.Add(uint16(8), uint8(3), int64(0), uint16(100), uint8(200), int32(unix.RWF_DSYNC), uint32(0), uint8(0), false)
+	f.Add(uint16(0), uint8(0), int64(512), uint16(4096), uint8(0), int32(0), uint32(0), uint8(4), false) // a read into a registered buffer
+	f.Add(uint16(1), uint8(0), int64(0), uint16(4096), uint8(0), int32(0), uint32(0), uint8(12), false)  // a write from a half-registered one
 
 	dir := f.TempDir()
 	file := filepath.Join(dir, "file")
@@ -57,6 +59,17 @@ func FuzzSubmit(f *testing.F) {
 			io.ResFd = efd
 		case 2:
 			io.ResFd = int(bufLen) - 10
+		}
+		// Registered buffers (READ_FIXED/WRITE_FIXED on uring): the
+		// whole Buf, or only a part, which must not be used as fixed.
+		if resKind&4 != 0 && len(io.Buf) > 0 {
+			reg := io.Buf
+			if resKind&8 != 0 {
+				reg = reg[:len(reg)/2+1]
+			}
+			if err := c.RegisterBuffers(reg); err != nil && !errors.Is(err, unix.ENOMEM) {
+				t.Fatalf("RegisterBuffers(%d bytes): %v", len(reg), err)
+			}
 		}
 		n, err := c.Submit(io)
 		if n == 0 {

@@ -2,6 +2,7 @@ package kaio
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/kaio-go/kaio/internal/core"
@@ -44,6 +45,10 @@ type Stats = core.Stats
 type Context struct {
 	be     core.Backend
 	engine Engine
+
+	regMu      sync.Mutex
+	registered bool // RegisterBuffers succeeded and UnregisterBuffers has not run
+	destroyed  bool
 }
 
 // Setup creates a context with room for nrEvents completions: it never holds
@@ -117,4 +122,81 @@ func (c *Context) Stats() Stats { return c.be.Stats() }
 // Destroy cancels everything in flight, waits until every request has ended,
 // and releases every goroutine, fd and mapping the context owns. Events not
 // reaped are dropped. Later calls on the context return EINVAL.
-func (c *Context) Destroy() error { return c.be.Destroy() }
+func (c *Context) Destroy() error {
+	err := c.be.Destroy()
+	c.regMu.Lock()
+	c.destroyed, c.registered = true, false
+	c.regMu.Unlock()
+	return err
+}
+
+// maxRegBuffers and maxRegBufferLen are io_uring's limits on registered
+// buffers (IORING_MAX_REG_BUFFERS, 1 GiB each); kaio applies them to every
+// engine, so that code that registers works the same on all of them.
+const (
+	maxRegBuffers   = 1 << 14
+	maxRegBufferLen = 1 << 30
+)
+
+// RegisterBuffers hands bufs to the engine for the life of the context, as
+// liburing's io_uring_register_buffers and fio's fixedbufs do. On the uring
+// engine, a PREAD or PWRITE whose Buf lies wholly inside one of them is
+// issued as IORING_OP_READ_FIXED/WRITE_FIXED: the kernel pinned those
+// pages once, at registration, and skips get_user_pages on every I/O. Other
+// reads and writes are unaffected, and on the retry and native engines the
+// call is accepted and changes nothing. The context keeps bufs reachable
+// (and the kernel keeps their pages) until UnregisterBuffers or Destroy;
+// the caller must not reuse the memory for anything else meanwhile.
+//
+// Errors, on every engine: EINVAL for no buffers, an empty one, more than
+// 16384 or one over 1 GiB, or a destroyed context; EBUSY when buffers are
+// registered already. On uring the kernel may also refuse: ENOMEM (the
+// locked-memory limit), EFAULT (memory it cannot pin, such as a file
+// mapping on some file systems).
+func (c *Context) RegisterBuffers(bufs ...[]byte) error {
+	if len(bufs) == 0 || len(bufs) > maxRegBuffers {
+		return unix.EINVAL
+	}
+	for _, b := range bufs {
+		if len(b) == 0 || len(b) > maxRegBufferLen {
+			return unix.EINVAL
+		}
+	}
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	switch {
+	case c.destroyed:
+		return unix.EINVAL
+	case c.registered:
+		return unix.EBUSY
+	}
+	if r, ok := c.be.(core.BufferRegistrar); ok {
+		if err := r.RegisterBuffers(bufs); err != nil {
+			return err
+		}
+	}
+	c.registered = true
+	return nil
+}
+
+// UnregisterBuffers undoes RegisterBuffers: ENXIO when nothing is
+// registered, EINVAL on a destroyed context. Reads and writes in flight
+// keep the memory they use until their events; later ones are issued
+// without the registration.
+func (c *Context) UnregisterBuffers() error {
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	switch {
+	case c.destroyed:
+		return unix.EINVAL
+	case !c.registered:
+		return unix.ENXIO
+	}
+	if r, ok := c.be.(core.BufferRegistrar); ok {
+		if err := r.UnregisterBuffers(); err != nil {
+			return err
+		}
+	}
+	c.registered = false
+	return nil
+}

@@ -25,3 +25,13 @@ type Backend interface {
 	// Destroy ends every request and releases every resource.
 	Destroy() error
 }
+
+// BufferRegistrar is a Backend that can hand buffers to the kernel once for
+// many I/Os (io_uring's registered buffers). kaio.Context checks the
+// arguments and keeps the registered/unregistered state for every engine;
+// a backend without this interface accepts the registration and does
+// nothing with it.
+type BufferRegistrar interface {
+	RegisterBuffers(bufs [][]byte) error
+	UnregisterBuffers() error
+}

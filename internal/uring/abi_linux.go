@@ -108,6 +108,8 @@ const (
 	opReadv       = 1
 	opWritev      = 2
 	opFsync       = 3
+	opReadFixed   = 4
+	opWriteFixed  = 5
 	opPollAdd     = 6
 	opAsyncCancel = 14
 	opRead        = 22
@@ -132,6 +134,8 @@ const (
 	offCQRing = 0x8000000
 	offSQEs   = 0x10000000
 
+	registerBuffers    = 0
+	unregisterBuffers  = 1
 	registerProbe      = 8
 	ioProbeOpSupported = 1 << 0
 

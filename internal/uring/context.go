@@ -1,6 +1,7 @@
 package uring
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
@@ -23,6 +24,12 @@ type Context struct {
 	ring   ring
 	sqTail uint32 // our copy of the SQ tail
 	closed bool   // the ring is unmapped and its fd closed
+
+	// The registered buffers (RegisterBuffers): the table prep looks
+	// them up in, the slices themselves (kept reachable) and their pins.
+	fixed     fixedTable
+	fixedBufs [][]byte
+	fixedPin  runtime.Pinner
 
 	// mu guards everything below, and the CQ head.
 	mu        sync.Mutex
@@ -116,7 +123,7 @@ func (c *Context) submitSmu(i *core.Iocb, fi *core.FdInfo, sync bool) (*request,
 	}
 	r.stream = (i.Op.Reads() || i.Op.Writes()) && !fi.Seekable()
 	r.nowait = i.RWFlags&unix.RWF_NOWAIT != 0
-	r.prep(s, i, i.Op == core.OpNoop || fi.Seekable(), true)
+	r.prep(s, i, i.Op == core.OpNoop || fi.Seekable(), true, c.fixed)
 	c.sqTail++
 	return r, nil
 }
@@ -229,7 +236,7 @@ func (c *Context) resubmit() {
 			kick = true
 		} else {
 			c.pending++
-			r.prep(s, r.iocb, false, false)
+			r.prep(s, r.iocb, false, false, nil)
 			c.sqTail++
 		}
 		c.mu.Unlock()
@@ -442,7 +449,8 @@ func (c *Context) Destroy() error {
 	c.smu.Lock()
 	c.closed = true
 	c.ring.unmap()
-	unix.Close(c.fd)
+	unix.Close(c.fd) // the kernel drops the registered buffers with the ring
+	c.dropFixedSmu()
 	c.smu.Unlock()
 	return nil
 }

@@ -65,8 +65,10 @@ const maxRW = 0x7ffff000
 
 // prep fills s for r's iocb i; seekable says whether i.Fd has a file
 // position. The first r.written bytes are skipped (a stream write's
-// continuation, whose buffers are pinned already: pin is false then).
-func (r *request) prep(s *sqe, i *core.Iocb, seekable, pin bool) {
+// continuation, whose buffers are pinned already: pin is false then). A
+// PREAD or PWRITE whose buffer lies inside one of fixed (the registered
+// buffers) becomes READ_FIXED or WRITE_FIXED.
+func (r *request) prep(s *sqe, i *core.Iocb, seekable, pin bool, fixed fixedTable) {
 	*s = sqe{userData: r.ud, fd: int32(i.Fd)}
 	off := uint64(i.Offset)
 	if !seekable {
@@ -88,6 +90,13 @@ func (r *request) prep(s *sqe, i *core.Iocb, seekable, pin bool) {
 				r.pin.Pin(&b[0])
 			}
 			s.addr = bufPtr(b)
+			if idx, ok := fixed.find(core.BufAddr(b), len(b)); ok {
+				s.opcode = opReadFixed
+				if i.Op == core.OpPWrite {
+					s.opcode = opWriteFixed
+				}
+				s.bufIndex = idx
+			}
 		}
 		s.len = uint32(min(len(b), maxRW)) // sqe.len is 32 bits; the kernel stops there anyway
 		s.off = off

@@ -47,6 +47,24 @@ func enterSubmit(fd int, toSubmit uint32) (int, unix.Errno) {
 // setTimeout points arg at ts.
 func (a *getEventsArg) setTimeout(ts *unix.Timespec) { a.ts = uint64(uintptr(unsafe.Pointer(ts))) }
 
+// registerIovecs is IORING_REGISTER_BUFFERS over iov.
+func registerIovecs(fd int, iov []unix.Iovec) error {
+	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), registerBuffers, uintptr(unsafe.Pointer(unsafe.SliceData(iov))), uintptr(len(iov)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// unregisterIovecs is IORING_UNREGISTER_BUFFERS.
+func unregisterIovecs(fd int) error {
+	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), unregisterBuffers, 0, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 func registerProbeOps(fd int, b *probeBuf) error {
 	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), registerProbe, uintptr(unsafe.Pointer(b)), uintptr(len(b.ops)), 0, 0)
 	if e != 0 {
