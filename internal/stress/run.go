@@ -243,6 +243,15 @@ func Run(cfg Config, stdout, stderr io.Writer) int {
 	for k := range g.verifyBuf {
 		g.verifyBuf[k] = 'b'
 	}
+	// The io units' buffers live for the whole run: register them, as fio
+	// does with fixedbufs (on uring each read and write then skips
+	// get_user_pages; the other engines accept and ignore it). A refusal
+	// (the locked-memory limit, more than 1 GiB) only costs that saving.
+	if region := bufs.aligned[:len(bufs.aligned)-len(mem)]; len(region) > 0 && len(region) <= 1<<30 {
+		for _, t := range threads {
+			t.ctx.RegisterBuffers(region)
+		}
+	}
 
 	running := stdout
 	if cfg.JSON {
