@@ -47,6 +47,14 @@
 // copies buffered writes inside io_submit) and the retry engine are faster
 // there.
 //
+// Registered buffers (RegisterBuffers): IORING_REGISTER_BUFFERS, with the
+// buffers pinned and referenced from the context until UnregisterBuffers
+// or Destroy. prep looks each PREAD/PWRITE buffer up among them (binary
+// search by start address) and issues the ones inside a registered buffer
+// as READ_FIXED/WRITE_FIXED with its buf_index. Such a request still pins
+// its own Buf, so an unregistration while it is in flight is safe (the
+// kernel keeps its own reference to the registration too).
+//
 // Do uses no ring slot: it submits the request with a private tag, does not
 // count it against nrEvents, and waits for that one completion.
 //
