@@ -27,22 +27,21 @@ type Context struct {
 
 	// mu guards everything below, every request's mutable fields, and
 	// the reading of the kernel ring.
-	mu        sync.Mutex
-	dead      bool
-	closed    bool // evfd is closed and the kernel context destroyed
-	inflight  int  // user and sync requests taken and not completed
-	pending   int  // iocbs in the kernel whose completion is not reaped
-	free      *request
-	freeSync  *request
-	syncs     []*request
-	events    core.Ring              // the user ring: a slot per user request in flight or completed and unreaped
-	waiters   core.WaitList[waitFor] // sleeping on their channel, and free ones
-	kw        *waiter                // the waiter in ppoll on evfd, or nil
-	resfdReqs int
-	reaping   bool
-	stats     core.Stats
-	scratch   [64]ioEvent // io_getevents' buffer when the ring is not mapped
-	wg        sync.WaitGroup
+	mu                          sync.Mutex
+	dead                        bool
+	closed                      bool // evfd is closed and the kernel context destroyed
+	inflight                    int  // user and sync requests taken and not completed
+	pending                     int  // iocbs in the kernel whose completion is not reaped
+	free                        *request
+	freeSync                    *request
+	syncs                       []*request
+	events                      core.Ring // the user ring: a slot per user request in flight or completed and unreaped
+	core.KernelWaiters[waitFor]           // Waiters, and KW: the waiter in the kernel (see core.KernelWaiters)
+	resfdReqs                   int
+	reaping                     bool
+	stats                       core.Stats
+	scratch                     [64]ioEvent // io_getevents' buffer when the ring is not mapped
+	wg                          sync.WaitGroup
 }
 
 // New creates an AIO context with room for nr completions.
@@ -318,7 +317,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	c.flush(&b)
 	c.smu.RUnlock()
 	c.mu.Lock()
-	c.waitUntilLocked(waitFor{req: r})
+	c.WaitUntilLocked(&c.mu, c, waitFor{req: r})
 	ev := core.Event{Data: i.Data, Obj: i, Res: r.res}
 	r.iocb = nil
 	r.nextFree = c.freeSync
@@ -414,13 +413,13 @@ func (c *Context) Destroy() error {
 			c.cancelKernelLocked(r)
 		}
 	}
-	c.waiters.WakeAll()
+	c.Waiters.WakeAll()
 	c.mu.Unlock()
 	c.smu.Unlock()
-	c.wakeKernel()
+	c.WakeKernel()
 
 	c.mu.Lock()
-	c.waitUntilLocked(waitFor{destroy: true})
+	c.WaitUntilLocked(&c.mu, c, waitFor{destroy: true})
 	c.mu.Unlock()
 	c.wg.Wait()
 	c.mu.Lock()

@@ -25,78 +25,25 @@ type waitFor struct {
 	ts unix.Timespec // the kernel waiter's ppoll timeout
 }
 
-// readyLocked reports whether w's wait is over. Hold mu.
-func (c *Context) readyLocked(w *waiter) bool {
+// ReadyLocked implements core.KernelEngine: whether w's wait is over.
+// Hold mu.
+func (c *Context) ReadyLocked(w *waiter) bool {
 	switch {
 	case w.For.req != nil:
 		return w.For.req.done
 	case w.For.destroy:
-		return c.pending == 0 && (c.kw == nil || c.kw == w)
+		return c.pending == 0 && (c.KW == nil || c.KW == w)
 	case w.For.reaper:
 		return c.resfdReqs == 0 || c.dead
 	}
 	return c.events.Len() >= w.For.need || c.dead
 }
 
-// waitUntilLocked waits, with no deadline, until what f describes is so
-// (a request done, Destroy's or the reaper's condition). Hold mu.
-func (c *Context) waitUntilLocked(f waitFor) {
-	w := c.waiters.Get()
-	w.For = f
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
-}
-
-// waitLocked sleeps until w is ready, deadline passes (zero: never) or done
-// is closed, and reports whether it stopped for the deadline or done. It is
-// called and returns with mu held.
-//
-// The first waiter to find no kernel waiter becomes it and sleeps in ppoll
-// on the context's eventfd (only one may reset it); the others sleep on their channel, woken by its drains
-// and by its leaving (then one of them takes its place).
-func (c *Context) waitLocked(w *waiter, deadline time.Time, ctx context.Context) (expired bool) {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
-	for !c.readyLocked(w) {
-		if c.kw == nil {
-			c.kw = w
-			c.mu.Unlock()
-			var stop func() bool
-			if done != nil {
-				stop = context.AfterFunc(ctx, c.wakeKernel)
-			}
-			timedOut := c.kernelWait(w, deadline)
-			if stop != nil {
-				stop()
-			}
-			c.mu.Lock()
-			c.kw = nil
-			c.drainLocked()
-			c.waiters.WakeAll() // one of them becomes the kernel waiter
-			if c.readyLocked(w) {
-				return false
-			}
-			if timedOut || done != nil && ctx.Err() != nil {
-				return true
-			}
-			continue
-		}
-		// Another goroutine is the kernel waiter: sleep until its
-		// drains or its leaving wake us.
-		if c.waiters.Sleep(&c.mu, w, deadline, done) && !c.readyLocked(w) {
-			return true
-		}
-	}
-	return false
-}
-
-// kernelWait sleeps in ppoll on the context's eventfd, which every iocb
+// SleepInKernel implements core.KernelEngine: it sleeps in ppoll on the context's eventfd, which every iocb
 // signals through IOCB_FLAG_RESFD, until a completion or deadline, and
 // reports the latter. It resets the eventfd before returning, before the
 // caller drains: a completion after that signals it again.
-func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
+func (c *Context) SleepInKernel(w *waiter, deadline time.Time) bool {
 	var tsp *unix.Timespec
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -113,16 +60,19 @@ func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
 	return n == 0 && !deadline.IsZero() && time.Until(deadline) <= 0
 }
 
-// wakeKernel ends the kernel waiter's sleep. It may run late (from
+// WakeKernel implements core.KernelEngine: it ends the kernel waiter's sleep. It may run late (from
 // context.AfterFunc): once Destroy closed the eventfd its number may name
 // another file, hence the check under mu.
-func (c *Context) wakeKernel() {
+func (c *Context) WakeKernel() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {
 		core.SignalEventfd(c.evfd)
 	}
 }
+
+// AfterKernelLocked implements core.KernelEngine.
+func (c *Context) AfterKernelLocked() { c.drainLocked() }
 
 // drainLocked reaps every completion from the kernel's ring: it completes
 // requests (or moves streams on to their transfer), posts events to the
@@ -246,16 +196,16 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	w := c.waiters.Get()
+	w := c.Waiters.Get()
 	for {
 		w.For.need = minNr - n
-		expired := c.waitLocked(w, deadline, ctx)
+		expired := c.WaitLocked(&c.mu, c, w, deadline, ctx)
 		n += c.events.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
 	}
-	c.waiters.Put(w)
+	c.Waiters.Put(w)
 	dead := c.dead
 	c.mu.Unlock()
 	return core.WaitResult(n, dead, core.CtxErr(ctx))
@@ -266,7 +216,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 func (c *Context) reaper() {
 	defer c.wg.Done()
 	c.mu.Lock()
-	c.waitUntilLocked(waitFor{reaper: true})
+	c.WaitUntilLocked(&c.mu, c, waitFor{reaper: true})
 	c.reaping = false
 	c.mu.Unlock()
 }
@@ -277,12 +227,12 @@ func (c *Context) reaper() {
 // ppoll, is woken through the eventfd: a completion kaio posts itself (a
 // NOOP, a stream transfer done at Submit) signals no eventfd of its own.
 func (c *Context) wakeReadyLocked() {
-	for w := c.waiters.First(); w != nil; w = w.Next() {
-		if c.readyLocked(w) {
+	for w := c.Waiters.First(); w != nil; w = w.Next() {
+		if c.ReadyLocked(w) {
 			w.Wake()
 		}
 	}
-	if c.kw != nil && !c.closed && c.readyLocked(c.kw) {
+	if c.KW != nil && !c.closed && c.ReadyLocked(c.KW) {
 		core.SignalEventfd(c.evfd)
 	}
 }

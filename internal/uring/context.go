@@ -32,21 +32,20 @@ type Context struct {
 	fixedPin  runtime.Pinner
 
 	// mu guards everything below, and the CQ head.
-	mu        sync.Mutex
-	dead      bool
-	inflight  int // user and sync requests submitted and not drained
-	pending   int // SQEs submitted whose CQE is not drained (internal ones too)
-	free      *request
-	freeSync  *request
-	syncs     []*request             // sync requests by index; only grows
-	events    core.Ring              // the user ring: a slot per user request in flight or drained and unreaped
-	waiters   core.WaitList[waitFor] // sleeping on their channel, and free ones
-	kw        *waiter                // the waiter inside io_uring_enter, or nil; while set, only it drains
-	resub     *request               // stream reads and writes waiting for their next SQE
-	resfdReqs int                    // requests in flight with an eventfd to signal
-	reaping   bool                   // the eventfd reaper goroutine runs
-	stats     core.Stats
-	wg        sync.WaitGroup // the reaper
+	mu                          sync.Mutex
+	dead                        bool
+	inflight                    int // user and sync requests submitted and not drained
+	pending                     int // SQEs submitted whose CQE is not drained (internal ones too)
+	free                        *request
+	freeSync                    *request
+	syncs                       []*request // sync requests by index; only grows
+	events                      core.Ring  // the user ring: a slot per user request in flight or drained and unreaped
+	core.KernelWaiters[waitFor]            // Waiters, and KW: the waiter in the kernel (see core.KernelWaiters)
+	resub                       *request   // stream reads and writes waiting for their next SQE
+	resfdReqs                   int        // requests in flight with an eventfd to signal
+	reaping                     bool       // the eventfd reaper goroutine runs
+	stats                       core.Stats
+	wg                          sync.WaitGroup // the reaper
 }
 
 // New sets up an io_uring with room for nr completions.
@@ -218,7 +217,7 @@ func (c *Context) resubmit() {
 		if r == nil {
 			// A continuation ended here, without a CQE, may be what
 			// the kernel waiter waits for: wake it with a NOP.
-			kick = kick && c.kw != nil && c.readyLocked(c.kw)
+			kick = kick && c.KW != nil && c.ReadyLocked(c.KW)
 			if kick {
 				c.pending++
 			}
@@ -277,7 +276,7 @@ func (c *Context) flushSmu() {
 			// The kernel is short of request memory, or its CQ backlog
 			// is full: let completions be drained, then try again.
 			c.mu.Lock()
-			if c.kw == nil {
+			if c.KW == nil {
 				c.drainLocked()
 			}
 			c.mu.Unlock()
@@ -326,7 +325,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	c.flushSmu()
 	c.smu.Unlock()
 	c.mu.Lock()
-	c.waitUntilLocked(waitFor{req: r})
+	c.WaitUntilLocked(&c.mu, c, waitFor{req: r})
 	ev := core.Event{Data: i.Data, Obj: i, Res: r.res}
 	c.putSyncLocked(r)
 	c.mu.Unlock()
@@ -367,7 +366,7 @@ func (c *Context) Cancel(i *core.Iocb) error {
 	c.smu.Unlock()
 
 	c.mu.Lock()
-	c.waitUntilLocked(waitFor{req: cr})
+	c.WaitUntilLocked(&c.mu, c, waitFor{req: cr})
 	res := cr.res
 	c.putSyncLocked(cr)
 	c.mu.Unlock()
@@ -408,7 +407,7 @@ func (c *Context) Destroy() error {
 		return unix.EINVAL
 	}
 	c.dead = true
-	c.waiters.WakeAll()
+	c.Waiters.WakeAll()
 	for c.resub != nil { // continuations not issued: end them now
 		r := c.resub
 		c.resub = r.nextResub
@@ -426,7 +425,7 @@ func (c *Context) Destroy() error {
 			targets = append(targets, r.ud)
 		}
 	}
-	kw := c.kw != nil
+	kw := c.KW != nil
 	c.pending += len(targets)
 	if kw {
 		c.pending++
@@ -442,7 +441,7 @@ func (c *Context) Destroy() error {
 	c.smu.Unlock()
 
 	c.mu.Lock()
-	c.waitUntilLocked(waitFor{destroy: true})
+	c.WaitUntilLocked(&c.mu, c, waitFor{destroy: true})
 	c.mu.Unlock()
 	c.wg.Wait()
 

@@ -31,81 +31,23 @@ type waitFor struct {
 	ts  unix.Timespec
 }
 
-// readyLocked reports whether w's wait is over. Hold mu.
-func (c *Context) readyLocked(w *waiter) bool {
+// ReadyLocked implements core.KernelEngine: whether w's wait is over.
+// Hold mu.
+func (c *Context) ReadyLocked(w *waiter) bool {
 	switch {
 	case w.For.req != nil:
 		return w.For.req.done
 	case w.For.destroy:
-		return c.pending == 0 && (c.kw == nil || c.kw == w)
+		return c.pending == 0 && (c.KW == nil || c.KW == w)
 	case w.For.reaper:
 		return c.resfdReqs == 0 || c.dead
 	}
 	return c.events.Len() >= w.For.need || c.dead
 }
 
-// waitUntilLocked waits, with no deadline, until what f describes is so
-// (a request done, Destroy's or the reaper's condition). Hold mu.
-func (c *Context) waitUntilLocked(f waitFor) {
-	w := c.waiters.Get()
-	w.For = f
-	c.waitLocked(w, time.Time{}, nil)
-	c.waiters.Put(w)
-}
-
-// waitLocked sleeps until w is ready, deadline passes (zero: never) or done
-// is closed, and reports whether it stopped for the deadline or done. It is
-// called and returns with mu held.
-//
-// The first waiter to find no kernel waiter becomes it and sleeps in
-// io_uring_enter; the others sleep on their channel, woken by its drains
-// and by its leaving (then one of them takes its place).
-func (c *Context) waitLocked(w *waiter, deadline time.Time, ctx context.Context) (expired bool) {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
-	for !c.readyLocked(w) {
-		if c.kw == nil {
-			c.kw = w
-			c.mu.Unlock()
-			var stop func() bool
-			if done != nil {
-				stop = context.AfterFunc(ctx, c.wakeKernel)
-			}
-			timedOut := c.kernelWait(w, deadline)
-			if stop != nil {
-				stop()
-			}
-			c.mu.Lock()
-			c.kw = nil
-			c.drainLocked()
-			if c.resub != nil {
-				c.mu.Unlock()
-				c.resubmit()
-				c.mu.Lock()
-			}
-			c.waiters.WakeAll() // one of them becomes the kernel waiter
-			if c.readyLocked(w) {
-				return false
-			}
-			if timedOut || done != nil && ctx.Err() != nil {
-				return true
-			}
-			continue
-		}
-		// Another goroutine is the kernel waiter: sleep until its
-		// drains or its leaving wake us.
-		if c.waiters.Sleep(&c.mu, w, deadline, done) && !c.readyLocked(w) {
-			return true
-		}
-	}
-	return false
-}
-
-// kernelWait sleeps in io_uring_enter until a CQE is posted or deadline
+// SleepInKernel implements core.KernelEngine: it sleeps in io_uring_enter until a CQE is posted or deadline
 // passes, and reports the latter.
-func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
+func (c *Context) SleepInKernel(w *waiter, deadline time.Time) bool {
 	var arg *getEventsArg
 	var d time.Duration
 	if !deadline.IsZero() {
@@ -142,8 +84,8 @@ func (c *Context) kernelWait(w *waiter, deadline time.Time) bool {
 	return n == 0 && !deadline.IsZero() && time.Until(deadline) <= 0
 }
 
-// wakeKernel ends the kernel waiter's sleep with a NOP (its CQE wakes it).
-func (c *Context) wakeKernel() {
+// WakeKernel implements core.KernelEngine: it ends the kernel waiter's sleep with a NOP (its CQE wakes it).
+func (c *Context) WakeKernel() {
 	c.smu.Lock()
 	defer c.smu.Unlock()
 	if c.closed {
@@ -154,6 +96,21 @@ func (c *Context) wakeKernel() {
 	c.mu.Unlock()
 	c.queueRawSmu(opNop, userData(kindIgnore, 0), 0, 0)
 	c.flushSmu()
+}
+
+// AfterKernelLocked implements core.KernelEngine.
+func (c *Context) AfterKernelLocked() { c.drainResubmitLocked() }
+
+// drainResubmitLocked drains the CQ and issues the continuations the drain
+// queued. Hold mu; it is dropped around the resubmission, which takes smu
+// (ahead of mu in the lock order).
+func (c *Context) drainResubmitLocked() {
+	c.drainLocked()
+	if c.resub != nil {
+		c.mu.Unlock()
+		c.resubmit()
+		c.mu.Lock()
+	}
 }
 
 // drainLocked moves every CQE out of the kernel's CQ ring: it completes
@@ -245,13 +202,8 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		c.mu.Unlock()
 		return 0, unix.EINVAL
 	}
-	if c.kw == nil { // else the kernel waiter drains: never take its CQEs
-		c.drainLocked()
-		if c.resub != nil {
-			c.mu.Unlock()
-			c.resubmit()
-			c.mu.Lock()
-		}
+	if c.KW == nil { // else the kernel waiter drains: never take its CQEs
+		c.drainResubmitLocked()
 	}
 	n := c.events.Reap(events)
 	if now, err := core.NoWait(ctx, n, minNr, timeout); now {
@@ -262,16 +214,16 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	w := c.waiters.Get()
+	w := c.Waiters.Get()
 	for {
 		w.For.need = minNr - n
-		expired := c.waitLocked(w, deadline, ctx)
+		expired := c.WaitLocked(&c.mu, c, w, deadline, ctx)
 		n += c.events.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
 	}
-	c.waiters.Put(w)
+	c.Waiters.Put(w)
 	dead := c.dead
 	c.mu.Unlock()
 	return core.WaitResult(n, dead, core.CtxErr(ctx))
@@ -282,7 +234,7 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 func (c *Context) reaper() {
 	defer c.wg.Done()
 	c.mu.Lock()
-	c.waitUntilLocked(waitFor{reaper: true})
+	c.WaitUntilLocked(&c.mu, c, waitFor{reaper: true})
 	c.reaping = false
 	c.mu.Unlock()
 }
@@ -291,8 +243,8 @@ func (c *Context) reaper() {
 // is non-blocking into a channel of capacity one, under the lock: once the
 // lock is dropped the waiter may be reused.
 func (c *Context) wakeReadyLocked() {
-	for w := c.waiters.First(); w != nil; w = w.Next() {
-		if c.readyLocked(w) {
+	for w := c.Waiters.First(); w != nil; w = w.Next() {
+		if c.ReadyLocked(w) {
 			w.Wake()
 		}
 	}

@@ -1,0 +1,88 @@
+package core
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// KernelEngine is what KernelWaiters needs from a kernel engine (uring,
+// native): both let one goroutine at a time sleep in the kernel for
+// completions while the others sleep on their channel.
+type KernelEngine[T any] interface {
+	// ReadyLocked reports whether w's wait is over. Hold the engine's mu.
+	ReadyLocked(w *Waiter[T]) bool
+	// SleepInKernel sleeps in the kernel until a completion or the
+	// deadline (zero: none) and reports the latter. Called without mu.
+	SleepInKernel(w *Waiter[T], deadline time.Time) (timedOut bool)
+	// WakeKernel ends a SleepInKernel early. It may run late (from
+	// context.AfterFunc), after the engine is destroyed.
+	WakeKernel()
+	// AfterKernelLocked takes in what the kernel completed once the
+	// kernel waiter is back: it drains, completes requests and wakes the
+	// waiters that satisfied. Hold mu; it may drop and retake it.
+	AfterKernelLocked()
+}
+
+// KernelWaiters is the waiting state of a kernel engine, guarded by the
+// engine's mu (the one passed to its methods).
+//
+// Invariant: at most one goroutine, KW, is inside the kernel waiting for
+// completions, and while it is, only it drains the kernel's completion
+// queue: a completion it waits for can never be taken from under it. The
+// others sleep in Waiters until its drains or its leaving wake them; when
+// it leaves it wakes them all and one takes its place.
+type KernelWaiters[T any] struct {
+	Waiters WaitList[T] // sleeping on their channel, and free ones
+	KW      *Waiter[T]  // the waiter inside the kernel, or nil
+}
+
+// WaitLocked sleeps until w is ready, deadline passes (zero: never) or ctx
+// (may be nil) is done, and reports whether it stopped for the deadline or
+// ctx. It is called and returns with mu held.
+func (k *KernelWaiters[T]) WaitLocked(mu *sync.Mutex, e KernelEngine[T], w *Waiter[T], deadline time.Time, ctx context.Context) (expired bool) {
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	for !e.ReadyLocked(w) {
+		if k.KW == nil {
+			k.KW = w
+			mu.Unlock()
+			var stop func() bool
+			if done != nil {
+				stop = context.AfterFunc(ctx, e.WakeKernel)
+			}
+			timedOut := e.SleepInKernel(w, deadline)
+			if stop != nil {
+				stop()
+			}
+			mu.Lock()
+			k.KW = nil
+			e.AfterKernelLocked()
+			k.Waiters.WakeAll() // one of them becomes the kernel waiter
+			if e.ReadyLocked(w) {
+				return false
+			}
+			if timedOut || done != nil && ctx.Err() != nil {
+				return true
+			}
+			continue
+		}
+		// Another goroutine is the kernel waiter: sleep until its
+		// drains or its leaving wake us.
+		if k.Waiters.Sleep(mu, w, deadline, done) && !e.ReadyLocked(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// WaitUntilLocked waits, with no deadline, until what f describes is so.
+// Hold mu.
+func (k *KernelWaiters[T]) WaitUntilLocked(mu *sync.Mutex, e KernelEngine[T], f T) {
+	w := k.Waiters.Get()
+	w.For = f
+	k.WaitLocked(mu, e, w, time.Time{}, nil)
+	k.Waiters.Put(w)
+}
