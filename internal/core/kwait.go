@@ -28,10 +28,13 @@ type KernelEngine[T any] interface {
 // engine's mu (the one passed to its methods).
 //
 // Invariant: at most one goroutine, KW, is inside the kernel waiting for
-// completions, and while it is, only it drains the kernel's completion
-// queue: a completion it waits for can never be taken from under it. The
-// others sleep in Waiters until its drains or its leaving wake them; when
-// it leaves it wakes them all and one takes its place.
+// completions. The others sleep in Waiters until its drains or its leaving
+// wake them; when it leaves it wakes them all and one takes its place.
+// (uring also lets only KW drain the CQ while it is set: a completion
+// another goroutine drained just before KW entered io_uring_enter would
+// leave KW asleep with its event already in the user ring. native's KW
+// sleeps on an eventfd that every completion signals, so anyone may
+// drain there.)
 type KernelWaiters[T any] struct {
 	Waiters WaitList[T] // sleeping on their channel, and free ones
 	KW      *Waiter[T]  // the waiter inside the kernel, or nil
