@@ -11,4 +11,10 @@ import (
 
 func BenchmarkURingNoopBatch64(b *testing.B)         { benchNoop(b, kaio.EngineURing) }
 func BenchmarkURingCachedRead4KDepth64(b *testing.B) { benchCachedReads(b, kaio.EngineURing) }
+
+// BenchmarkURingCachedRead4KDepth64Registered: the same reads into
+// registered buffers (IORING_OP_READ_FIXED): no page pinning per read.
+func BenchmarkURingCachedRead4KDepth64Registered(b *testing.B) {
+	benchCachedReadsReg(b, kaio.EngineURing, true)
+}
 func BenchmarkURingPipePingPong(b *testing.B)        { benchPipePingPong(b, kaio.EngineURing) }
