@@ -27,21 +27,24 @@ type Context struct {
 
 	// mu guards everything below, every request's mutable fields, and
 	// the reading of the kernel ring.
-	mu                          sync.Mutex
-	dead                        bool
-	closed                      bool // evfd is closed and the kernel context destroyed
-	inflight                    int  // user and sync requests taken and not completed
-	pending                     int  // iocbs in the kernel whose completion is not reaped
-	free                        *request
-	freeSync                    *request
-	syncs                       []*request
-	events                      core.Ring // the user ring: a slot per user request in flight or completed and unreaped
-	core.KernelWaiters[waitFor]           // Waiters, and KW: the waiter in the kernel (see core.KernelWaiters)
-	resfdReqs                   int
-	reaping                     bool
-	stats                       core.Stats
-	scratch                     [64]ioEvent // io_getevents' buffer when the ring is not mapped
-	wg                          sync.WaitGroup
+	mu        sync.Mutex
+	dead      bool
+	closed    bool // evfd is closed and the kernel context destroyed
+	inflight  int  // user and sync requests taken and not completed
+	pending   int  // iocbs in the kernel whose completion is not reaped
+	free      *request
+	freeSync  *request
+	syncs     []*request
+	events    core.Ring // the user ring: a slot per user request in flight or completed and unreaped
+	resfdReqs int
+	reaping   bool
+	stats     core.Stats
+	scratch   [64]ioEvent // io_getevents' buffer when the ring is not mapped
+	wg        sync.WaitGroup
+
+	// Waiters and KW, the waiter in the kernel (see core.KernelWaiters).
+	// Guarded by mu.
+	core.KernelWaiters[waitFor]
 }
 
 // New creates an AIO context with room for nr completions.

@@ -32,20 +32,23 @@ type Context struct {
 	fixedPin  runtime.Pinner
 
 	// mu guards everything below, and the CQ head.
-	mu                          sync.Mutex
-	dead                        bool
-	inflight                    int // user and sync requests submitted and not drained
-	pending                     int // SQEs submitted whose CQE is not drained (internal ones too)
-	free                        *request
-	freeSync                    *request
-	syncs                       []*request // sync requests by index; only grows
-	events                      core.Ring  // the user ring: a slot per user request in flight or drained and unreaped
-	core.KernelWaiters[waitFor]            // Waiters, and KW: the waiter in the kernel (see core.KernelWaiters)
-	resub                       *request   // stream reads and writes waiting for their next SQE
-	resfdReqs                   int        // requests in flight with an eventfd to signal
-	reaping                     bool       // the eventfd reaper goroutine runs
-	stats                       core.Stats
-	wg                          sync.WaitGroup // the reaper
+	mu        sync.Mutex
+	dead      bool
+	inflight  int // user and sync requests submitted and not drained
+	pending   int // SQEs submitted whose CQE is not drained (internal ones too)
+	free      *request
+	freeSync  *request
+	syncs     []*request // sync requests by index; only grows
+	events    core.Ring  // the user ring: a slot per user request in flight or drained and unreaped
+	resub     *request   // stream reads and writes waiting for their next SQE
+	resfdReqs int        // requests in flight with an eventfd to signal
+	reaping   bool       // the eventfd reaper goroutine runs
+	stats     core.Stats
+	wg        sync.WaitGroup // the reaper
+
+	// Waiters and KW, the waiter in the kernel (see core.KernelWaiters).
+	// Guarded by mu.
+	core.KernelWaiters[waitFor]
 }
 
 // New sets up an io_uring with room for nr completions.

@@ -1,7 +1,9 @@
 package uring
 
 import (
+	"cmp"
 	"slices"
+	"sort"
 
 	"github.com/kaio-go/kaio/internal/core"
 	"golang.org/x/sys/unix"
@@ -21,30 +23,15 @@ type fixedTable []fixedBuf
 
 // find returns the index of the registered buffer that holds [p, p+n) whole.
 func (t fixedTable) find(p uintptr, n int) (uint16, bool) {
-	if len(t) == 0 || n <= 0 {
+	if n <= 0 {
 		return 0, false
 	}
-	i, _ := slices.BinarySearchFunc(t, p, func(f fixedBuf, p uintptr) int {
-		switch {
-		case f.start > p:
-			return 1
-		case f.start < p:
-			return -1
-		}
-		return 0
-	})
-	// t[i-1] is the last buffer starting at or before p (t[i] if it starts at p).
-	if i < len(t) && t[i].start == p {
-		i++
-	}
-	if i == 0 {
+	// t[i-1] is the last buffer that starts at or before p.
+	i := sort.Search(len(t), func(i int) bool { return t[i].start > p })
+	if i == 0 || p+uintptr(n) > t[i-1].end {
 		return 0, false
 	}
-	f := t[i-1]
-	if p+uintptr(n) <= f.end {
-		return f.idx, true
-	}
-	return 0, false
+	return t[i-1].idx, true
 }
 
 // RegisterBuffers implements core.BufferRegistrar: IORING_REGISTER_BUFFERS.
@@ -67,15 +54,7 @@ func (c *Context) RegisterBuffers(bufs [][]byte) error {
 		start := core.BufAddr(b)
 		t[i] = fixedBuf{start: start, end: start + uintptr(len(b)), idx: uint16(i)}
 	}
-	slices.SortFunc(t, func(a, b fixedBuf) int {
-		switch {
-		case a.start < b.start:
-			return -1
-		case a.start > b.start:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(t, func(a, b fixedBuf) int { return cmp.Compare(a.start, b.start) })
 	c.fixed, c.fixedBufs = t, bufs
 	return nil
 }
