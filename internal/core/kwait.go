@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // KernelEngine is what KernelWaiters needs from a kernel engine (uring,
@@ -22,6 +24,16 @@ type KernelEngine[T any] interface {
 	// kernel waiter is back: it drains, completes requests and wakes the
 	// waiters that satisfied. Hold mu; it may drop and retake it.
 	AfterKernelLocked()
+
+	// For GetEvents, all with mu held: whether the engine is destroyed;
+	// take in what the kernel completed, as far as the engine may while
+	// another goroutine is KW (DrainLocked may drop and retake mu); move
+	// up to len(events) events out of the user ring; and make w wait for
+	// n more events.
+	DeadLocked() bool
+	DrainLocked()
+	ReapLocked(events []Event) int
+	SetNeed(w *Waiter[T], n int)
 }
 
 // KernelWaiters is the waiting state of a kernel engine, guarded by the
@@ -79,6 +91,41 @@ func (k *KernelWaiters[T]) WaitLocked(mu *sync.Mutex, e KernelEngine[T], w *Wait
 		}
 	}
 	return false
+}
+
+// GetEvents is core.Backend's GetEvents for a kernel engine whose mu is mu.
+func (k *KernelWaiters[T]) GetEvents(mu *sync.Mutex, e KernelEngine[T], ctx context.Context, minNr int, events []Event, timeout time.Duration) (int, error) {
+	if err := CheckMinNr(minNr, events); err != nil {
+		return 0, err
+	}
+	mu.Lock()
+	if e.DeadLocked() {
+		mu.Unlock()
+		return 0, unix.EINVAL
+	}
+	e.DrainLocked()
+	n := e.ReapLocked(events)
+	if now, err := NoWait(ctx, n, minNr, timeout); now {
+		mu.Unlock()
+		return n, err
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	w := k.Waiters.Get()
+	for {
+		e.SetNeed(w, minNr-n)
+		expired := k.WaitLocked(mu, e, w, deadline, ctx)
+		n += e.ReapLocked(events[n:])
+		if n >= minNr || expired || e.DeadLocked() {
+			break
+		}
+	}
+	k.Waiters.Put(w)
+	dead := e.DeadLocked()
+	mu.Unlock()
+	return WaitResult(n, dead, CtxErr(ctx))
 }
 
 // WaitUntilLocked waits, with no deadline, until what f describes is so.

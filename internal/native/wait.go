@@ -176,40 +176,23 @@ func (c *Context) completeLocked(r *request, res int64) {
 	}
 }
 
-// GetEvents implements core.Backend.
+// GetEvents implements core.Backend (see core.KernelWaiters.GetEvents).
 func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event, timeout time.Duration) (int, error) {
-	if err := core.CheckMinNr(minNr, events); err != nil {
-		return 0, err
-	}
-	c.mu.Lock()
-	if c.dead {
-		c.mu.Unlock()
-		return 0, unix.EINVAL
-	}
-	c.drainLocked()
-	n := c.events.Reap(events)
-	if now, err := core.NoWait(ctx, n, minNr, timeout); now {
-		c.mu.Unlock()
-		return n, err
-	}
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
-	w := c.Waiters.Get()
-	for {
-		w.For.need = minNr - n
-		expired := c.WaitLocked(&c.mu, c, w, deadline, ctx)
-		n += c.events.Reap(events[n:])
-		if n >= minNr || expired || c.dead {
-			break
-		}
-	}
-	c.Waiters.Put(w)
-	dead := c.dead
-	c.mu.Unlock()
-	return core.WaitResult(n, dead, core.CtxErr(ctx))
+	return c.KernelWaiters.GetEvents(&c.mu, c, ctx, minNr, events, timeout)
 }
+
+// DeadLocked implements core.KernelEngine.
+func (c *Context) DeadLocked() bool { return c.dead }
+
+// DrainLocked implements core.KernelEngine: anyone may drain the aio ring
+// (the kernel waiter sleeps on the eventfd, which every completion signals).
+func (c *Context) DrainLocked() { c.drainLocked() }
+
+// ReapLocked implements core.KernelEngine.
+func (c *Context) ReapLocked(events []core.Event) int { return c.events.Reap(events) }
+
+// SetNeed implements core.KernelEngine.
+func (c *Context) SetNeed(w *waiter, n int) { w.For.need = n }
 
 // reaper waits while requests with an eventfd are in flight, so that their
 // eventfds are signalled even when nobody calls GetEvents.
