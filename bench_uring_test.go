@@ -17,4 +17,4 @@ func BenchmarkURingCachedRead4KDepth64(b *testing.B) { benchCachedReads(b, kaio.
 func BenchmarkURingCachedRead4KDepth64Registered(b *testing.B) {
 	benchCachedReadsReg(b, kaio.EngineURing, true)
 }
-func BenchmarkURingPipePingPong(b *testing.B)        { benchPipePingPong(b, kaio.EngineURing) }
+func BenchmarkURingPipePingPong(b *testing.B) { benchPipePingPong(b, kaio.EngineURing) }
