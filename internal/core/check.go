@@ -70,12 +70,9 @@ func LookFd(fd int, f *FdInfo) error {
 		}
 		return lookFdFstat(fd, fl, f) // statx refused (before 4.11, or by seccomp)
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: uint32(sx.Mode), Dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), Ino: sx.Ino, ResFd: f.ResFd}
-	if f.Direct() {
-		f.MemAlign, f.OffAlign = 512, 512
-		if sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
-			f.MemAlign, f.OffAlign = sx.Dio_mem_align, sx.Dio_offset_align
-		}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: uint32(sx.Mode), Dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), Ino: sx.Ino, ResFd: f.ResFd, MemAlign: 512, OffAlign: 512}
+	if sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
+		f.MemAlign, f.OffAlign = sx.Dio_mem_align, sx.Dio_offset_align
 	}
 	return nil
 }

@@ -128,6 +128,18 @@ func (k *KernelWaiters[T]) GetEvents(mu *sync.Mutex, e KernelEngine[T], ctx cont
 	return WaitResult(n, dead, CtxErr(ctx))
 }
 
+// WakeReadyLocked wakes the sleeping waiters whose wait is over. The send
+// is non-blocking into a channel of capacity one, under mu: once mu is
+// dropped the waiter may be reused. KW, in the kernel, is the engine's to
+// wake.
+func (k *KernelWaiters[T]) WakeReadyLocked(e KernelEngine[T]) {
+	for w := k.Waiters.First(); w != nil; w = w.Next() {
+		if e.ReadyLocked(w) {
+			w.Wake()
+		}
+	}
+}
+
 // WaitUntilLocked waits, with no deadline, until what f describes is so.
 // Hold mu.
 func (k *KernelWaiters[T]) WaitUntilLocked(mu *sync.Mutex, e KernelEngine[T], f T) {

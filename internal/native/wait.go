@@ -39,9 +39,9 @@ func (c *Context) ReadyLocked(w *waiter) bool {
 	return c.events.Len() >= w.For.need || c.dead
 }
 
-// SleepInKernel implements core.KernelEngine: it sleeps in ppoll on the context's eventfd, which every iocb
-// signals through IOCB_FLAG_RESFD, until a completion or deadline, and
-// reports the latter. It resets the eventfd before returning, before the
+// SleepInKernel implements core.KernelEngine: it sleeps in ppoll on the
+// context's eventfd, which every iocb signals through IOCB_FLAG_RESFD,
+// until a completion or deadline, and reports the latter. It resets the eventfd before returning, before the
 // caller drains: a completion after that signals it again.
 func (c *Context) SleepInKernel(w *waiter, deadline time.Time) bool {
 	var tsp *unix.Timespec
@@ -60,9 +60,9 @@ func (c *Context) SleepInKernel(w *waiter, deadline time.Time) bool {
 	return n == 0 && !deadline.IsZero() && time.Until(deadline) <= 0
 }
 
-// WakeKernel implements core.KernelEngine: it ends the kernel waiter's sleep. It may run late (from
-// context.AfterFunc): once Destroy closed the eventfd its number may name
-// another file, hence the check under mu.
+// WakeKernel implements core.KernelEngine: it ends the kernel waiter's
+// sleep. It may run late (from context.AfterFunc): once Destroy closed the
+// eventfd its number may name another file, hence the check under mu.
 func (c *Context) WakeKernel() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -210,11 +210,7 @@ func (c *Context) reaper() {
 // ppoll, is woken through the eventfd: a completion kaio posts itself (a
 // NOOP, a stream transfer done at Submit) signals no eventfd of its own.
 func (c *Context) wakeReadyLocked() {
-	for w := c.Waiters.First(); w != nil; w = w.Next() {
-		if c.ReadyLocked(w) {
-			w.Wake()
-		}
-	}
+	c.WakeReadyLocked(c)
 	if c.KW != nil && !c.closed && c.ReadyLocked(c.KW) {
 		core.SignalEventfd(c.evfd)
 	}

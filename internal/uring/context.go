@@ -26,10 +26,9 @@ type Context struct {
 	closed bool   // the ring is unmapped and its fd closed
 
 	// The registered buffers (RegisterBuffers): the table prep looks
-	// them up in, the slices themselves (kept reachable) and their pins.
-	fixed     fixedTable
-	fixedBufs [][]byte
-	fixedPin  runtime.Pinner
+	// them up in, and their pins, which also keep them from being freed.
+	fixed    fixedTable
+	fixedPin runtime.Pinner
 
 	// mu guards everything below, and the CQ head.
 	mu        sync.Mutex

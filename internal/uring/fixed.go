@@ -35,8 +35,8 @@ func (t fixedTable) find(p uintptr, n int) (uint16, bool) {
 }
 
 // RegisterBuffers implements core.BufferRegistrar: IORING_REGISTER_BUFFERS.
-// The buffers stay pinned (runtime.Pinner) and referenced from the context
-// until UnregisterBuffers or Destroy. kaio.Context has checked the
+// The buffers stay pinned (runtime.Pinner: neither moved nor freed) until
+// UnregisterBuffers or Destroy. kaio.Context has checked the
 // arguments and that nothing is registered.
 func (c *Context) RegisterBuffers(bufs [][]byte) error {
 	c.smu.Lock()
@@ -55,7 +55,7 @@ func (c *Context) RegisterBuffers(bufs [][]byte) error {
 		t[i] = fixedBuf{start: start, end: start + uintptr(len(b)), idx: uint16(i)}
 	}
 	slices.SortFunc(t, func(a, b fixedBuf) int { return cmp.Compare(a.start, b.start) })
-	c.fixed, c.fixedBufs = t, bufs
+	c.fixed = t
 	return nil
 }
 
@@ -77,6 +77,6 @@ func (c *Context) UnregisterBuffers() error {
 
 // dropFixedSmu forgets the registered buffers. Hold smu.
 func (c *Context) dropFixedSmu() {
-	c.fixed, c.fixedBufs = nil, nil
+	c.fixed = nil
 	c.fixedPin.Unpin()
 }

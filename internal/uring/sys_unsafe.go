@@ -47,30 +47,25 @@ func enterSubmit(fd int, toSubmit uint32) (int, unix.Errno) {
 // setTimeout points arg at ts.
 func (a *getEventsArg) setTimeout(ts *unix.Timespec) { a.ts = uint64(uintptr(unsafe.Pointer(ts))) }
 
-// registerIovecs is IORING_REGISTER_BUFFERS over iov.
-func registerIovecs(fd int, iov []unix.Iovec) error {
-	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), registerBuffers, uintptr(unsafe.Pointer(unsafe.SliceData(iov))), uintptr(len(iov)), 0, 0)
+// register is io_uring_register(fd, op, arg, n).
+func register(fd int, op uintptr, arg unsafe.Pointer, n int) error {
+	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), op, uintptr(arg), uintptr(n), 0, 0)
 	if e != 0 {
 		return e
 	}
 	return nil
+}
+
+// registerIovecs is IORING_REGISTER_BUFFERS over iov.
+func registerIovecs(fd int, iov []unix.Iovec) error {
+	return register(fd, registerBuffers, unsafe.Pointer(unsafe.SliceData(iov)), len(iov))
 }
 
 // unregisterIovecs is IORING_UNREGISTER_BUFFERS.
-func unregisterIovecs(fd int) error {
-	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), unregisterBuffers, 0, 0, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
+func unregisterIovecs(fd int) error { return register(fd, unregisterBuffers, nil, 0) }
 
 func registerProbeOps(fd int, b *probeBuf) error {
-	_, _, e := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), registerProbe, uintptr(unsafe.Pointer(b)), uintptr(len(b.ops)), 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
+	return register(fd, registerProbe, unsafe.Pointer(b), len(b.ops))
 }
 
 // ring is the mapped SQ ring, CQ ring and SQE array of one io_uring.

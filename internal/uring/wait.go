@@ -45,8 +45,8 @@ func (c *Context) ReadyLocked(w *waiter) bool {
 	return c.events.Len() >= w.For.need || c.dead
 }
 
-// SleepInKernel implements core.KernelEngine: it sleeps in io_uring_enter until a CQE is posted or deadline
-// passes, and reports the latter.
+// SleepInKernel implements core.KernelEngine: it sleeps in io_uring_enter
+// until a CQE is posted or deadline passes, and reports the latter.
 func (c *Context) SleepInKernel(w *waiter, deadline time.Time) bool {
 	var arg *getEventsArg
 	var d time.Duration
@@ -84,7 +84,8 @@ func (c *Context) SleepInKernel(w *waiter, deadline time.Time) bool {
 	return n == 0 && !deadline.IsZero() && time.Until(deadline) <= 0
 }
 
-// WakeKernel implements core.KernelEngine: it ends the kernel waiter's sleep with a NOP (its CQE wakes it).
+// WakeKernel implements core.KernelEngine: it ends the kernel waiter's
+// sleep with a NOP (its CQE wakes it).
 func (c *Context) WakeKernel() {
 	c.smu.Lock()
 	defer c.smu.Unlock()
@@ -225,13 +226,6 @@ func (c *Context) reaper() {
 	c.mu.Unlock()
 }
 
-// wakeReadyLocked wakes the sleeping waiters whose wait is over. The send
-// is non-blocking into a channel of capacity one, under the lock: once the
-// lock is dropped the waiter may be reused.
-func (c *Context) wakeReadyLocked() {
-	for w := c.Waiters.First(); w != nil; w = w.Next() {
-		if c.ReadyLocked(w) {
-			w.Wake()
-		}
-	}
-}
+// wakeReadyLocked wakes the sleeping waiters whose wait is over; the
+// kernel waiter wakes on the CQE itself. Hold mu.
+func (c *Context) wakeReadyLocked() { c.WakeReadyLocked(c) }
