@@ -160,10 +160,10 @@ func (c *Context) Complete(kr *kick.Req, res int64) {
 	r := kr.Owner.(*request)
 	c.release(r)
 	c.k.Mu.Lock()
-	resfd := c.finishLocked(r, res)
+	s := c.finishLocked(r, res)
 	c.wakeReapersLocked()
 	c.k.Mu.Unlock()
-	signalResFd(resfd)
+	s.signal()
 }
 
 // completeBatch is Complete for requests that finished their first
@@ -172,36 +172,69 @@ func (c *Context) completeBatch(reqs []*request, res []int64) {
 	if len(reqs) == 0 {
 		return
 	}
-	var resfds [batchMax]int
+	var sigs [batchMax]resfdSignal
 	for _, r := range reqs {
 		c.release(r)
 	}
 	c.k.Mu.Lock()
 	for j, r := range reqs {
-		resfds[j] = c.finishLocked(r, res[j])
+		sigs[j] = c.finishLocked(r, res[j])
 	}
 	c.wakeReapersLocked()
 	c.k.Mu.Unlock()
-	for _, fd := range resfds[:len(reqs)] {
-		signalResFd(fd)
+	for _, s := range sigs[:len(reqs)] {
+		s.signal()
 	}
 }
 
 // release gives back what a finished request holds outside the context's
-// lists (its poller registration). The request is still running: ours.
+// lists: its poller registration and its own duplicate of the fd. (An
+// owned eventfd stays open until it is signalled: finishLocked hands it
+// over.) The request is still running: ours.
 func (c *Context) release(r *request) {
 	if r.reg != nil {
 		c.poll.Close(r.reg)
 		r.reg = nil
 	}
+	if r.owned && r.fd >= 0 {
+		unix.Close(r.fd)
+		r.fd = -1
+	}
+}
+
+// hold gives r its own references to its files before it first waits (on
+// the poller, an offload worker or the run list), as io_submit's fget
+// does: from then on the caller may close or reuse Iocb.Fd and Iocb.ResFd.
+// A request that completes inside Submit never pays for it.
+func (r *request) hold() unix.Errno {
+	if r.owned {
+		return 0
+	}
+	fd, resfd := -1, -1
+	var err error
+	if r.path != pathNone {
+		if fd, err = unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+			return err.(unix.Errno)
+		}
+	}
+	if r.resfd >= 0 {
+		if resfd, err = unix.FcntlInt(uintptr(r.resfd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			return err.(unix.Errno)
+		}
+	}
+	r.fd, r.resfd, r.owned = fd, resfd, true
+	return 0
 }
 
 // finishLocked is aio_complete under ctx_lock: the request is done, its
 // iocb free, its event in the ring (or, for Do, in r.result). It returns the
-// eventfd to signal after unlocking, or -1. After the lock is released the
+// eventfd to signal after unlocking. After the lock is released the
 // request may be reused at once.
-func (c *Context) finishLocked(r *request, res int64) int {
-	iocb, resfd := r.iocb, r.resfd
+func (c *Context) finishLocked(r *request, res int64) resfdSignal {
+	iocb, resfd := r.iocb, resfdSignal{r.resfd, r.owned}
 	c.k.DoneLocked(&r.k)
 	if r.sync {
 		c.unlinkActiveLocked(r)
@@ -226,9 +259,19 @@ func (c *Context) finishLocked(r *request, res int64) int {
 	return resfd
 }
 
-func signalResFd(fd int) {
-	if fd >= 0 {
-		core.SignalEventfd(fd)
+// resfdSignal is a finished request's eventfd (-1: none), to be signalled
+// after ctx_lock is released, and closed then if the request owned it.
+type resfdSignal struct {
+	fd    int
+	owned bool
+}
+
+func (s resfdSignal) signal() {
+	if s.fd >= 0 {
+		core.SignalEventfd(s.fd)
+		if s.owned {
+			unix.Close(s.fd)
+		}
 	}
 }
 
@@ -402,6 +445,12 @@ func (c *Context) Destroy() error {
 		kick.Finish(c.k.UnlinkAndKick(&v.r.k, v.gen), &v.r.k.Note, c)
 	}
 	<-c.idle
+	// A waker's Signal may still be under way, after its kick and after
+	// the request it kicked completed (the kick protocol lets a waker touch
+	// the context, not the request, once it unlocks). Wait for a Signal
+	// that is starting the kick worker, so that its wg.Add comes before
+	// wg.Wait; a later one finds the Once done and only sends a token.
+	c.kickOnce.Do(func() {})
 	close(c.quit)
 	c.wg.Wait()
 	if c.poll != nil {

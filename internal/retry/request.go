@@ -32,13 +32,19 @@ type request struct {
 
 	// Set at submit, read by whoever runs the request (the runner and the
 	// offload worker that holds it; hand-offs happen under ctx.k.Mu).
-	iocb     *core.Iocb
-	op       core.Op
-	path     path
+	iocb    *core.Iocb
+	op      core.Op
+	path    path
+	rwflags int
+	events  uint32
+	// fd and resfd are the caller's Iocb.Fd and Iocb.ResFd (-1: none) while
+	// the request runs inside Submit; once it has to wait (hold), they are
+	// duplicates the request owns (owned), so that closing or reusing the
+	// caller's numbers cannot change which file it touches or which
+	// eventfd it signals: the kernel's file references in a kiocb.
 	fd       int
-	rwflags  int
-	events   uint32
-	resfd    int  // -1 when none
+	resfd    int
+	owned    bool
 	seekable bool // pass the offset; else -1 (file position)
 	nowait   bool // try RWF_NOWAIT (cleared after EOPNOTSUPP)
 	userWait bool // the user asked for RWF_NOWAIT: EAGAIN is a result
@@ -67,7 +73,8 @@ type request struct {
 	// comes next.
 	ready bool
 
-	// reg is the poller registration, made at the first wait.
+	// reg is the poller registration of fd, made at the first wait on
+	// the poller.
 	reg *poller.Reg
 
 	// result, for sync requests: written by Complete on the Do goroutine.

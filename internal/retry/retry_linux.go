@@ -84,7 +84,9 @@ func (r *request) attempt(flags int) (int, unix.Errno) {
 func (c *Context) retryFile(r *request) (int64, bool) {
 	if !r.nowait {
 		if r.userWait {
-			return -int64(unix.EAGAIN), false
+			// The file refused RWF_NOWAIT before: the caller gets what
+			// a preadv2/pwritev2 with it would say.
+			return -int64(unix.EOPNOTSUPP), false
 		}
 		return c.offload(r)
 	}
@@ -97,6 +99,9 @@ func (c *Context) retryFile(r *request) (int64, bool) {
 			}
 			// A short transfer: the cached part. The rest may need I/O:
 			// return progress without a wait, the runner kicks itself.
+			if e := r.hold(); e != 0 {
+				return r.failed(e), false
+			}
 			return 0, true
 		case unix.EINTR:
 			continue
@@ -144,9 +149,6 @@ func (c *Context) retryStream(r *request) (int64, bool) {
 	}
 	for {
 		fd := r.fd
-		if r.reg != nil {
-			fd = r.reg.Fd()
-		}
 		var n int
 		var e unix.Errno
 		if r.op.Reads() {
@@ -167,7 +169,7 @@ func (c *Context) retryStream(r *request) (int64, bool) {
 		case unix.EINTR:
 			continue
 		case unix.EOPNOTSUPP:
-			if flags&unix.RWF_NOWAIT != 0 {
+			if flags&unix.RWF_NOWAIT != 0 && !r.userWait {
 				// RWF_NOWAIT not supported on this file: fine if the
 				// fd is non-blocking; otherwise block in a worker.
 				var fl int
@@ -232,9 +234,6 @@ func (c *Context) retryBlocking(r *request) (int64, bool) {
 func (c *Context) retryPoll(r *request) (int64, bool) {
 	want := int16(r.events) | unix.POLLERR | unix.POLLHUP | unix.POLLNVAL
 	pfd := [1]unix.PollFd{{Fd: int32(r.fd), Events: int16(r.events)}}
-	if r.reg != nil {
-		pfd[0].Fd = int32(r.reg.Fd())
-	}
 	for {
 		_, err := unix.Poll(pfd[:], 0)
 		if err == unix.EINTR {
@@ -255,16 +254,15 @@ func (c *Context) retryPoll(r *request) (int64, bool) {
 
 // waitReady links r's wait entry on its poller registration and arms it.
 func (c *Context) waitReady(r *request, mask uint32) (int64, bool) {
+	if e := r.hold(); e != 0 {
+		return r.failed(e), false
+	}
 	if r.reg == nil {
 		p, err := c.poller()
 		if err != nil {
 			return r.failed(err.(unix.Errno)), false
 		}
-		reg, err := p.Register(r.fd)
-		if err != nil {
-			return r.failed(err.(unix.Errno)), false
-		}
-		r.reg = reg
+		r.reg = p.Register(r.fd)
 	}
 	if !c.k.LinkWait(&r.k, &r.reg.Q, mask) {
 		return -int64(unix.ECANCELED), false
@@ -296,6 +294,9 @@ func (c *Context) poller() (*poller.Poller, error) {
 // offload links r on the offload queue: a worker will do the blocking
 // syscall and kick r.
 func (c *Context) offload(r *request) (int64, bool) {
+	if e := r.hold(); e != 0 {
+		return r.failed(e), false
+	}
 	c.k.Mu.Lock()
 	c.stats.Offloaded++
 	// Start workers as work comes, up to the bound; a ring of nr slots
@@ -369,7 +370,14 @@ func (r *request) blocking() int64 {
 		case core.OpFDSync:
 			e = errno(unix.Fdatasync(r.fd))
 		default:
-			n, e = r.attempt(r.rwflags)
+			// The caller's RWF_NOWAIT goes with the call: on O_DIRECT
+			// it makes the kernel answer EAGAIN instead of writing back
+			// a dirty range first, as a plain preadv2 does.
+			flags := r.rwflags
+			if r.userWait {
+				flags |= unix.RWF_NOWAIT
+			}
+			n, e = r.attempt(flags)
 		}
 		if e == unix.EINTR {
 			continue

@@ -179,6 +179,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	if i.Flags&core.FlagResFd != 0 {
 		r.resfd = i.ResFd
 	}
+	r.owned = false
 	r.seekable = pl.seekable
 	r.nowait = pl.nowait
 	r.devino = pl.devino
