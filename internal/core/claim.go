@@ -24,7 +24,9 @@ func (i *Iocb) Take(c *Claim) bool {
 	storeHeld(c, i)
 	for {
 		old := loadClaim(i)
-		if old != nil && loadHeld(old) == i {
+		// old == c: a stale pointer to the very claim taking it now
+		// (the iocb was copied from one this request held before).
+		if old != nil && old != c && loadHeld(old) == i {
 			storeHeld(c, nil)
 			return false
 		}
