@@ -94,6 +94,7 @@ func (c *Context) Submit(iocbs ...*Iocb) (int, error) { return c.be.Submit(iocbs
 // at least minNr are available or timeout passes: timeout < 0 waits forever,
 // 0 never sleeps. It returns how many it copied, which on timeout may be
 // fewer than minNr with a nil error. minNr outside [0, len(events)] is EINVAL.
+// A GetEvents still waiting when Destroy starts returns 0 and EINVAL.
 func (c *Context) GetEvents(minNr int, events []Event, timeout time.Duration) (int, error) {
 	return c.be.GetEvents(nil, minNr, events, timeout)
 }
@@ -121,7 +122,9 @@ func (c *Context) Stats() Stats { return c.be.Stats() }
 
 // Destroy cancels everything in flight, waits until every request has ended,
 // and releases every goroutine, fd and mapping the context owns. Events not
-// reaped are dropped. Later calls on the context return EINVAL.
+// reaped are dropped, including those a GetEvents asleep at that moment was
+// waiting to return: it returns 0 and EINVAL. Later calls on the context
+// return EINVAL.
 func (c *Context) Destroy() error {
 	err := c.be.Destroy()
 	c.regMu.Lock()

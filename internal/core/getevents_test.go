@@ -55,7 +55,8 @@ func TestWaitResult(t *testing.T) {
 		want int
 		werr error
 	}{
-		{3, true, context.Canceled, 3, nil},
+		{3, true, context.Canceled, 0, unix.EINVAL},
+		{3, false, context.Canceled, 3, nil},
 		{0, true, context.Canceled, 0, unix.EINVAL},
 		{0, false, context.Canceled, 0, context.Canceled},
 		{0, false, nil, 0, nil},
