@@ -1,42 +1,21 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/kaio-go/kaio/internal/cmdtest"
 )
 
-// TestMain runs main instead of the tests when the test binary is started
-// as the command (by aioRace): the tests see the real flags, exit codes and
+// TestMain runs main instead of the tests when cmdtest.Run starts the test
+// binary as the command: the tests see its real flags, exit codes and
 // streams.
 func TestMain(m *testing.M) {
-	if os.Getenv("AIO_RACE_RUN_MAIN") == "1" {
-		main()
-		os.Exit(0)
-	}
+	cmdtest.Main(main)
 	os.Exit(m.Run())
-}
-
-func aioRace(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "AIO_RACE_RUN_MAIN=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
 }
 
 // TestBadFlags: values the flags cannot mean and stray arguments are one
@@ -53,18 +32,18 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-protocol", "kaio", "all"}, `aio-race: unexpected argument "all": aio-race takes flags only (-h lists them)` + "\n"},
 		{[]string{"-v", "--", "-x"}, `aio-race: unexpected argument "-x": aio-race takes flags only (-h lists them)` + "\n"},
 	} {
-		code, stdout, stderr := aioRace(t, tc.args...)
-		if code != 2 || stdout != "" || stderr != tc.want {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, stdout, stderr, tc.want)
+		r := cmdtest.Run(t, cmdtest.Options{}, tc.args...)
+		if r.Code != 2 || r.Stdout != "" || r.Stderr != tc.want {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, r.Code, r.Stdout, r.Stderr, tc.want)
 		}
 	}
 }
 
 // TestHelp: -h shows no sentinel default for -preemptions.
 func TestHelp(t *testing.T) {
-	code, _, stderr := aioRace(t, "-h")
-	if code != 0 || !strings.Contains(stderr, "-preemptions int") || strings.Contains(stderr, "(default -") {
-		t.Fatalf("-h: exit %d, usage:\n%s", code, stderr)
+	r := cmdtest.Run(t, cmdtest.Options{}, "-h")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "-preemptions int") || strings.Contains(r.Stderr, "(default -") {
+		t.Fatalf("-h: exit %d, usage:\n%s", r.Code, r.Stderr)
 	}
 }
 
@@ -74,8 +53,8 @@ func TestGoodFlags(t *testing.T) {
 		{"-protocol", "kaio", "-preemptions", "-1", "-max-schedules", "1"},
 		{"-protocol", "kaio", "-preemptions", "0", "-max-schedules", "1"},
 	} {
-		if code, _, stderr := aioRace(t, args...); code != 0 {
-			t.Errorf("%q: exit %d\n%s", args, code, stderr)
+		if r := cmdtest.Run(t, cmdtest.Options{}, args...); r.Code != 0 {
+			t.Errorf("%q: exit %d\n%s", args, r.Code, r.Stderr)
 		}
 	}
 }

@@ -1,66 +1,29 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/kaio-go/kaio/internal/cmdtest"
 )
 
 // TestMain runs main instead of the tests when the test binary is started
 // as the command (by aioStress below): the tests see the real exit codes
 // and streams without building another binary.
-//
-// AIO_STRESS_FSIZE sets RLIMIT_FSIZE first, as a shell's ulimit -f does
-// before it runs a command.
 func TestMain(m *testing.M) {
-	if os.Getenv("AIO_STRESS_RUN_MAIN") == "1" {
-		if s := os.Getenv("AIO_STRESS_FSIZE"); s != "" {
-			n, err := strconv.ParseUint(s, 10, 64)
-			if err == nil {
-				err = unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: n, Max: n})
-			}
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "AIO_STRESS_FSIZE:", err)
-				os.Exit(2)
-			}
-		}
-		main()
-		os.Exit(0)
-	}
+	cmdtest.Main(main)
 	os.Exit(m.Run())
 }
 
 func aioStress(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
-	return aioStressEnv(t, dir, nil, args...)
-}
-
-func aioStressEnv(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "AIO_STRESS_RUN_MAIN=1"), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
+	r := cmdtest.Run(t, cmdtest.Options{Dir: dir}, args...)
+	return r.Code, r.Stdout, r.Stderr
 }
 
 func TestHelp(t *testing.T) {
@@ -149,22 +112,6 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// smallTmpfs mounts a tmpfs of size bytes on a new temporary directory, or
-// skips when mounting is not permitted here.
-func smallTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v): running out of space needs one", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
 // TestOutOfSpace: a run that cannot write its files (an 8 MiB tmpfs and
 // -s 64m; ulimit -f) warns before it starts when it can tell, says so in
 // one io err line per oper instead of one per record, reports what was
@@ -174,24 +121,24 @@ func smallTmpfs(t *testing.T, size int) string {
 func TestOutOfSpace(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		tmpfs bool     // the file on an 8 MiB tmpfs
-		env   []string // for the child
+		tmpfs bool   // the file on an 8 MiB tmpfs
+		fsize uint64 // RLIMIT_FSIZE of the child
 		args  []string
 		lines []string // in order, each a whole line
 	}{
-		{"tmpfs", true, nil, []string{"-s", "64m", "{f}"}, []string{
+		{"tmpfs", true, 0, []string{"-s", "64m", "{f}"}, []string{
 			`aio-stress: warning: {f} needs 64.00 MB more for -s 64.00 MB, and its file system has 8.00 MB free: the writes past that will fail \(ENOSPC\)`,
 			`file size 64MB, record size 64KB, depth 64, ios per iteration 8`,
 			`io err -28 \(No space left on device\) op 1, off 8388608 size 65536`,
 			`write on {f}: 896 of 1024 ios failed \(last -28, No space left on device\), 8.00 MB done in [0-9.]+s`,
 			`thread 0 write totals: 896 ios failed, 8.00 MB done in [0-9.]+s`}},
-		{"tmpfs-threads", true, nil, []string{"-s", "16m", "-t", "2", "-c", "2", "-C", "0", "-x", "-o", "0", "{f}"}, []string{
+		{"tmpfs-threads", true, 0, []string{"-s", "16m", "-t", "2", "-c", "2", "-C", "0", "-x", "-o", "0", "{f}"}, []string{
 			`aio-stress: warning: {f} needs 16.00 MB more for -s 16.00 MB, and its file system has 8.00 MB free: the writes past that will fail \(ENOSPC\)`,
 			`io err -28 \(No space left on device\) op 1, off [0-9]+ size 65536`,
 			`write on {f}: [0-9]+ of 256 ios failed \(last -28, No space left on device\), [0-9.]+ MB done in [0-9.]+s`,
 			`write on {f}: [0-9]+ of 256 ios failed \(last -28, No space left on device\), [0-9.]+ MB done in [0-9.]+s`,
 			`write throughput: [0-9]+ ios failed, [0-9.]+ MB done in [0-9.]+s`}},
-		{"ulimit-f", false, []string{"AIO_STRESS_FSIZE=1048576"}, []string{"-s", "4", "{f}"}, []string{
+		{"ulimit-f", false, 1 << 20, []string{"-s", "4", "{f}"}, []string{
 			`file size 4MB, record size 64KB, depth 64, ios per iteration 8`,
 			`io err -27 \(File too large\) op 1, off 1048576 size 65536`,
 			`write on {f}: 48 of 64 ios failed \(last -27, File too large\), 1.00 MB done in [0-9.]+s`,
@@ -200,12 +147,13 @@ func TestOutOfSpace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if tc.tmpfs {
-				dir = smallTmpfs(t, 8<<20)
+				dir = cmdtest.Tmpfs(t, 8<<20)
 			}
 			f := filepath.Join(dir, "f")
 			args := append([]string(nil), tc.args...)
 			args[len(args)-1] = f
-			code, stdout, stderr := aioStressEnv(t, dir, tc.env, args...)
+			r := cmdtest.Run(t, cmdtest.Options{Dir: dir, FSize: tc.fsize}, args...)
+			code, stdout, stderr := r.Code, r.Stdout, r.Stderr
 			if code != 1 || strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
 				t.Fatalf("exit %d, want 1\nstdout %q\nstderr:\n%s", code, stdout, stderr)
 			}
@@ -233,7 +181,7 @@ func TestOutOfSpace(t *testing.T) {
 // TestOutOfSpaceJSON: -json reports what was transferred, the failures,
 // and no rates, for a stage whose writes failed.
 func TestOutOfSpaceJSON(t *testing.T) {
-	dir := smallTmpfs(t, 8<<20)
+	dir := cmdtest.Tmpfs(t, 8<<20)
 	code, stdout, stderr := aioStress(t, dir, "-s", "64m", "-json", "-o", "0", filepath.Join(dir, "f"))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, stderr)

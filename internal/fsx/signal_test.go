@@ -1,17 +1,15 @@
 package fsx
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/kaio-go/kaio/internal/cmdtest"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,66 +17,23 @@ import (
 // is started as a child by fsxChild, with the limits a shell's ulimit
 // would have set before it ran.
 func TestMain(m *testing.M) {
-	if os.Getenv("KAIO_FSX_CHILD") == "1" {
-		if s := os.Getenv("KAIO_FSX_FSIZE"); s != "" {
-			n, err := strconv.ParseUint(s, 10, 64)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "KAIO_FSX_FSIZE:", err)
-				os.Exit(2)
-			}
-			if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: n, Max: n}); err != nil {
-				fmt.Fprintln(os.Stderr, "setrlimit:", err)
-				os.Exit(2)
-			}
-		}
-		// A death by SIGBUS dumps core by default: not here.
-		unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
-		Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
-	}
+	cmdtest.Main(func() { Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) })
 	os.Exit(m.Run())
-}
-
-// childResult is how an fsx child ended.
-type childResult struct {
-	code           int            // exit code, -1 if killed
-	sig            syscall.Signal // the signal that killed it, if any
-	stdout, stderr string
 }
 
 // fsxChild runs fsx as a child process in dir, with RLIMIT_FSIZE fsize
 // bytes (0: none).
-func fsxChild(t *testing.T, dir string, fsize uint64, args ...string) childResult {
+func fsxChild(t *testing.T, dir string, fsize uint64, args ...string) cmdtest.Result {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "KAIO_FSX_CHILD=1")
-	if fsize > 0 {
-		cmd.Env = append(cmd.Env, "KAIO_FSX_FSIZE="+strconv.FormatUint(fsize, 10))
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := childResult{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			r.sig = ws.Signal()
-		}
-	default:
-		t.Fatal(err)
-	}
-	return r
+	return cmdtest.Run(t, cmdtest.Options{Dir: dir, FSize: fsize}, args...)
 }
 
 // noGoCrash fails if the output has the marks of a Go crash.
-func noGoCrash(t *testing.T, r childResult) {
+func noGoCrash(t *testing.T, r cmdtest.Result) {
 	t.Helper()
 	for _, mark := range []string{"panic:", "fatal error:", "goroutine ", "runtime error", "[signal "} {
-		if strings.Contains(r.stdout, mark) || strings.Contains(r.stderr, mark) {
-			t.Fatalf("a Go crash (%q):\nstdout:\n%s\nstderr:\n%s", mark, r.stdout, r.stderr)
+		if strings.Contains(r.Stdout, mark) || strings.Contains(r.Stderr, mark) {
+			t.Fatalf("a Go crash (%q):\nstdout:\n%s\nstderr:\n%s", mark, r.Stdout, r.Stderr)
 		}
 	}
 }
@@ -133,32 +88,24 @@ func TestFileSizeLimit(t *testing.T) {
 					// signal: the C tool reports a short write, 151. (The
 					// kaio path continues a short transfer, as the C
 					// tool's -U does, and that write raises SIGXFSZ.)
-					if r.code != 151 || !strings.Contains(r.stdout, "short write: 0x1000 bytes instead of 0x2000\n") {
-						t.Fatalf("exit %d (signal %v)\nstdout:\n%s\nstderr:\n%s", r.code, r.sig, r.stdout, r.stderr)
+					if r.Code != 151 || !strings.Contains(r.Stdout, "short write: 0x1000 bytes instead of 0x2000\n") {
+						t.Fatalf("exit %d (signal %v)\nstdout:\n%s\nstderr:\n%s", r.Code, r.Signal, r.Stdout, r.Stderr)
 					}
 					return
 				}
-				if r.code != 25 || !strings.HasSuffix(r.stdout, want) || strings.Contains(r.stdout, "File too large") {
-					t.Fatalf("exit %d (signal %v), want 25 and %q at the end\nstdout:\n%s\nstderr:\n%s", r.code, r.sig, want, r.stdout, r.stderr)
+				if r.Code != 25 || !strings.HasSuffix(r.Stdout, want) || strings.Contains(r.Stdout, "File too large") {
+					t.Fatalf("exit %d (signal %v), want 25 and %q at the end\nstdout:\n%s\nstderr:\n%s", r.Code, r.Signal, want, r.Stdout, r.Stderr)
 				}
 			})
 		}
 	}
 }
 
-// smallTmpfs mounts a tmpfs of size bytes on a new temporary directory and
+// fullTmpfs mounts a tmpfs of size bytes on a new temporary directory and
 // fills it, or skips when mounting is not permitted here.
-func smallTmpfs(t *testing.T, size int) string {
+func fullTmpfs(t *testing.T, size int) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v): a full file system needs one", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
+	dir := cmdtest.Tmpfs(t, size)
 	fill, err := os.Create(filepath.Join(dir, "fill"))
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +130,7 @@ func smallTmpfs(t *testing.T, size int) string {
 // SIGBUS too. Random runs on the full file system end as the C tool's do:
 // 151 (a write), 161 (fallocate) or SIGBUS, never a Go crash.
 func TestFullFileSystem(t *testing.T) {
-	full := smallTmpfs(t, 128<<10)
+	full := fullTmpfs(t, 128<<10)
 	logs := t.TempDir() // .fsxgood and .fsxlog, where there is space
 	for _, tc := range []struct {
 		name, ops, line string
@@ -197,8 +144,8 @@ func TestFullFileSystem(t *testing.T) {
 			r := fsxChild(t, logs, 0, "-P", logs, "--replay-ops="+writeOps(t, logs, tc.ops), filepath.Join(full, "f"))
 			noGoCrash(t, r)
 			want := fmt.Sprintf("%s the file system could not provide it (out of space?)\ntestcalls = %d\n", tc.line, tc.calls)
-			if r.sig != unix.SIGBUS || !strings.HasSuffix(r.stdout, want) {
-				t.Fatalf("exit %d, signal %v; want death by SIGBUS after %q\nstdout:\n%s\nstderr:\n%s", r.code, r.sig, want, r.stdout, r.stderr)
+			if r.Signal != unix.SIGBUS || !strings.HasSuffix(r.Stdout, want) {
+				t.Fatalf("exit %d, signal %v; want death by SIGBUS after %q\nstdout:\n%s\nstderr:\n%s", r.Code, r.Signal, want, r.Stdout, r.Stderr)
 			}
 		})
 	}
@@ -211,8 +158,8 @@ func TestFullFileSystem(t *testing.T) {
 			os.Remove(filepath.Join(full, "f"))
 			r := fsxChild(t, logs, 0, "-q", "-P", logs, "-N", "200", "-S", strconv.Itoa(seed), filepath.Join(full, "f"))
 			noGoCrash(t, r)
-			if r.sig != unix.SIGBUS && r.code != 151 && r.code != 161 {
-				t.Errorf("seed %d: exit %d, signal %v\nstdout:\n%s\nstderr:\n%s", seed, r.code, r.sig, r.stdout, r.stderr)
+			if r.Signal != unix.SIGBUS && r.Code != 151 && r.Code != 161 {
+				t.Errorf("seed %d: exit %d, signal %v\nstdout:\n%s\nstderr:\n%s", seed, r.Code, r.Signal, r.Stdout, r.Stderr)
 			}
 		}
 	})
