@@ -24,10 +24,14 @@ func main() {
 	protocol := flag.String("protocol", "kaio", "kick protocol: rc3 (Linux 2.6.13-rc3), kaio (internal/kick), 2.6.14")
 	scenario := flag.String("scenario", "all", "scenario name, or all")
 	verbose := flag.Bool("v", false, "describe each scenario and print its shortest failing schedules")
-	preempt := flag.Int("preemptions", -2, "bound on preemptive context switches per schedule (-1: no bound; default: 3 for rc3, none otherwise)")
+	preempt := flag.Int("preemptions", 0, "bound on preemptive context switches per schedule (-1: no bound; when not given: 3 for rc3, none otherwise)")
 	maxSched := flag.Int("max-schedules", 0, "stop a scenario after this many schedules (0: no bound)")
 	flag.Parse()
-	if *preempt == -2 {
+	if err := checkFlags(flag.CommandLine); err != nil {
+		fmt.Fprintln(os.Stderr, "aio-race:", err)
+		os.Exit(2)
+	}
+	if !isSet(flag.CommandLine, "preemptions") {
 		// rc3 fails within a few preemptions; its exhaustive search
 		// (hundreds of thousands of schedules for rewait) proves nothing
 		// more. kaio and 2.6.14 are explored exhaustively.

@@ -59,6 +59,11 @@ type kaioPath struct {
 	iocb   kaio.Iocb
 	events [1]kaio.Event
 	uring  bool
+
+	// failing, if set, sees an error before it is reported: fsx's
+	// xfszPending, which ends the run as the C tool's SIGXFSZ handler
+	// would.
+	failing func(error)
 }
 
 // aioQueue is the C tool's QSZ / URING_ENTRIES.
@@ -93,6 +98,9 @@ func (p *kaioPath) write(fd int, buf []byte, off int64, flags int) (int, error) 
 func (p *kaioPath) rw(op kaio.Op, fd int, buf []byte, off int64, flags int) (int, error) {
 	n, err := p.rw1(op, fd, buf, off, flags)
 	if err != nil {
+		if p.failing != nil {
+			p.failing(err)
+		}
 		fmt.Fprintf(p.stderr, "fsx: %s on engine %s: %v\n", op, p.ctx.Engine(), err)
 	}
 	return n, err

@@ -28,6 +28,12 @@
 //   - Short or failed writes are not checked, and verify mismatches and
 //     io errors in multi-thread runs do not change the exit status. Each
 //     makes the exit status 1 here.
+//   - Out of space, the classic reports a throughput for every io it
+//     started and exits 0. Here a run that writes is warned about before
+//     it starts when a file system has less free space than -s needs
+//     (space.go), each file and context prints its first failed io, and a
+//     stage with failed ios reports the bytes done and how many failed,
+//     with no throughput.
 //   - Between stages the classic walks the finished list while moving opers
 //     off it and can fsync and count an oper twice.
 //

@@ -175,13 +175,15 @@ func TestFlagFamilies(t *testing.T) {
 			`file size 2MB, .*`, `read on .*`, `thread 0 read totals .*`, `random read on .*`,
 			`thread 0 random read totals .*`}, "Running single thread version \n"},
 		{"latency", []string{"-s", "2", "-l", "-L", "-o", "0", "f"}, []string{
-			`write on .*`,
+			// The classic's order: the latency lines, then the lines of
+			// the wait for the stage's last completions.
 			`latency min [0-9.]+ avg [0-9.]+ max [0-9.]+`, "\t 4 < 100 0 < 250 0 < 500 0 < 1000 0 < 5000 0 < 10000",
 			`latency p50 [0-9.]+ p99 [0-9.]+ p99.9 [0-9.]+ max [0-9.]+`,
 			`completion latency min [0-9.]+ avg [0-9.]+ max [0-9.]+`,
 			// All 32 completions of the stage, not the classic's 32 - depth.
 			"\t 32 < 100 0 < 250 0 < 500 0 < 1000 0 < 5000 0 < 10000",
 			`completion latency p50 [0-9.]+ p99 [0-9.]+ p99.9 [0-9.]+ max [0-9.]+`,
+			`write on .*`,
 			`thread 0 write totals .*`}, ""},
 		{"sizes", []string{"-s", "1024k", "-r", "8k", "-a", "8k", "-d", "4", "-i", "2", "-b", "4", "-o", "0", "f"}, []string{
 			`file size 1MB, record size 8KB, depth 4, ios per iteration 2`,

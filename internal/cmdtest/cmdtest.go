@@ -1,0 +1,110 @@
+// Package cmdtest runs a command as a child process of its own test binary,
+// so that tests see its real exit status, signal, streams and limits
+// without building another binary: TestMain calls Main, which runs the
+// command instead of the tests when the binary was started by Run.
+//
+// It is for tests only; it lives outside _test files so that the tests of
+// several commands can share it.
+package cmdtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// childEnv marks the test binary started as the command; fsizeEnv carries
+// the RLIMIT_FSIZE to set first.
+const (
+	childEnv = "KAIO_CMDTEST_CHILD"
+	fsizeEnv = "KAIO_CMDTEST_FSIZE"
+)
+
+// Main runs command (which exits, or returns for exit 0) instead of the
+// tests when this binary was started by Run. It sets the limits Run was
+// given first, as a shell's ulimit does before it runs a command, and
+// turns core dumps off (a command that dies of a signal would dump core).
+// Call it first in TestMain.
+func Main(command func()) {
+	if os.Getenv(childEnv) != "1" {
+		return
+	}
+	if s := os.Getenv(fsizeEnv); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err == nil {
+			err = unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: n, Max: n})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cmdtest: RLIMIT_FSIZE:", err)
+			os.Exit(2)
+		}
+	}
+	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	command()
+	os.Exit(0)
+}
+
+// Result is how the child ended.
+type Result struct {
+	Code           int            // exit status; -1 when a signal killed it
+	Signal         syscall.Signal // the signal that killed it, or 0
+	Stdout, Stderr string
+}
+
+// Options are the child's limits and environment.
+type Options struct {
+	Dir   string   // working directory ("": the test's)
+	FSize uint64   // RLIMIT_FSIZE in bytes (0: unchanged)
+	Env   []string // added to the environment
+}
+
+// Run runs the command with args as a child process and waits for it.
+func Run(t testing.TB, o Options, args ...string) Result {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = o.Dir
+	cmd.Env = append(append(os.Environ(), childEnv+"=1"), o.Env...)
+	if o.FSize > 0 {
+		cmd.Env = append(cmd.Env, fsizeEnv+"="+strconv.FormatUint(o.FSize, 10))
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := Result{Stdout: out.String(), Stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.Code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			r.Signal = ws.Signal()
+		}
+	default:
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Tmpfs mounts a tmpfs of size bytes on a new temporary directory,
+// unmounted when the test ends, or skips the test where mounting is not
+// permitted (not root, no CAP_SYS_ADMIN).
+func Tmpfs(t testing.TB, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
+		t.Skipf("cannot mount a %d-byte tmpfs here (%v): the case needs a small file system", size, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
