@@ -1,9 +1,11 @@
 package conformance
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kaio-go/kaio"
 	"golang.org/x/sys/unix"
@@ -39,6 +41,53 @@ var ownCases = []Case{
 		}
 		for i, b := range bufs {
 			sameBytes(t, "read of the submitted file", b, a[i*size:(i+1)*size])
+		}
+	}},
+	{"Own/PipeReadAfterFdReused", func(t *testing.T, e *Env) {
+		c := e.Setup(4)
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		r, w := p[0], p[1]
+		t.Cleanup(func() { unix.Close(w) })
+		secret := openNumber(t, writeTemp(t, "secret", []byte("secret file contents")), unix.O_RDONLY)
+		buf := make([]byte, 64)
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: buf})
+		noEvent(t, c, 10*time.Millisecond)
+		reuse(t, secret, r) // the pipe's read end is now held only by the request
+		if _, err := unix.Write(w, []byte("from the pipe")); err != nil {
+			t.Fatalf("write to the pipe after its read end was closed: %v", err)
+		}
+		ev := reap(t, c, 1)[0]
+		if ev.Res != int64(len("from the pipe")) || string(buf[:ev.Res]) != "from the pipe" {
+			t.Fatalf("pipe read after its fd was reused: %+v %q", ev, buf[:max(ev.Res, 0)])
+		}
+	}},
+	{"Own/ResFdAfterReused", func(t *testing.T, e *Env) {
+		c := e.Setup(4)
+		rp, w := pipe(t)
+		efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		watch, err := unix.Dup(efd) // the test's own view of the eventfd
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(watch) })
+		name := writeTemp(t, "victim", nil)
+		victim := openNumber(t, name, unix.O_RDWR)
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: rp, Buf: make([]byte, 1), Flags: kaio.FlagResFd, ResFd: efd})
+		reuse(t, victim, efd)
+		unix.Write(w, []byte{1})
+		reap(t, c, 1)
+		if st, err := os.Stat(name); err != nil || st.Size() != 0 {
+			t.Fatalf("a file that took the eventfd's number was written: size %d, %v", st.Size(), err)
+		}
+		var b [8]byte
+		if n, err := unix.Read(watch, b[:]); n != 8 || err != nil || binary.NativeEndian.Uint64(b[:]) != 1 {
+			t.Fatalf("the submitted eventfd: %d bytes, %v, counter %d; want one signal", n, err, binary.NativeEndian.Uint64(b[:]))
 		}
 	}},
 }

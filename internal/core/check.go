@@ -98,13 +98,15 @@ const KnownRWF = unix.RWF_HIPRI | unix.RWF_DSYNC | unix.RWF_SYNC | unix.RWF_NOWA
 const IovMax = 1024
 
 // Check validates i as io_submit does, with the same errnos as the retry
-// engine, and without side effects. fi caches what was learnt about the last
+// engine, and without side effects but one: a stale claim on i (a copy of
+// an iocb that was in flight) is dropped. fi caches what was learnt about the last
 // fd (call fi.Reset before the first Check of a Submit); after a nil return
 // for an op with an fd (every op but NOOP), fi describes i.Fd.
 func Check(i *Iocb, fi *FdInfo) error {
 	if i == nil || !i.Op.Valid() || i.Flags&^FlagResFd != 0 {
 		return unix.EINVAL
 	}
+	i.dropStale()
 	rw := i.Op.Reads() || i.Op.Writes()
 	if rw && i.RWFlags&^KnownRWF != 0 || !rw && i.RWFlags != 0 {
 		return unix.EINVAL

@@ -5,9 +5,9 @@ import (
 	"unsafe"
 )
 
-// The claim fields are plain pointers so that Iocb and Claim stay copyable
-// without vet complaints (atomic.Pointer carries a noCopy); every access
-// goes through these functions.
+// The claim field is a plain pointer so that Iocb stays copyable without vet
+// complaints (atomic.Pointer carries a noCopy); every access goes through
+// these two functions.
 
 func casClaim(i *Iocb, old, new *Claim) bool {
 	return atomic.CompareAndSwapPointer((*unsafe.Pointer)(unsafe.Pointer(&i.claim)), unsafe.Pointer(old), unsafe.Pointer(new))
@@ -15,12 +15,4 @@ func casClaim(i *Iocb, old, new *Claim) bool {
 
 func loadClaim(i *Iocb) *Claim {
 	return (*Claim)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&i.claim))))
-}
-
-func storeHeld(c *Claim, i *Iocb) {
-	atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&c.iocb)), unsafe.Pointer(i))
-}
-
-func loadHeld(c *Claim) *Iocb {
-	return (*Iocb)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&c.iocb))))
 }

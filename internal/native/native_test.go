@@ -57,9 +57,9 @@ func TestProbe(t *testing.T) {
 // io_getevents instead.
 func TestGeteventsFallback(t *testing.T) {
 	c := newCtx(t, 8)
-	c.mu.Lock()
+	c.Mu.Lock()
 	c.mapped = false
-	c.mu.Unlock()
+	c.Mu.Unlock()
 	name := filepath.Join(t.TempDir(), "f")
 	data := bytes.Repeat([]byte("kaio"), 4096)
 	if err := os.WriteFile(name, data, 0o600); err != nil {

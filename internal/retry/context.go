@@ -517,3 +517,12 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	c.k.Mu.Unlock()
 	return core.WaitResult(n, dead, err)
 }
+
+// DropStaleClaim implements core.ClaimOwner.
+func (c *Context) DropStaleClaim(cl *core.Claim, i *core.Iocb) {
+	c.k.Mu.Lock()
+	if r := c.requestOf(cl); r == nil || r.iocb != i {
+		i.Release(cl)
+	}
+	c.k.Mu.Unlock()
+}

@@ -51,7 +51,7 @@ func TestPrepFixed(t *testing.T) {
 		{core.Iocb{Op: core.OpPRead, Buf: other}, opRead},
 		{core.Iocb{Op: core.OpPReadv, Iov: [][]byte{reg}}, opReadv},
 	} {
-		r.prep(&s, &c.i, true, false, tab)
+		r.prep(&s, 0, 3, &c.i, 0, true, false, tab)
 		if s.opcode != c.opcode || c.opcode >= opReadFixed && c.opcode <= opWriteFixed && s.bufIndex != 7 {
 			t.Errorf("%v: opcode %d buf_index %d, want opcode %d", c.i.Op, s.opcode, s.bufIndex, c.opcode)
 		}
