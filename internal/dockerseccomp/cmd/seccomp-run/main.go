@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command seccomp-run runs a program inside Docker's default seccomp
 // profile (or another policy of internal/dockerseccomp), without Docker:
 // it installs the filter on itself and execs the program, which inherits
