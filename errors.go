@@ -3,6 +3,7 @@ package kaio
 import (
 	"fmt"
 
+	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,7 +32,7 @@ func setupError(nr int, eng Engine, reason string, err error) *SetupError {
 	if reason == "" {
 		reason = err.Error()
 		if e, ok := err.(unix.Errno); ok {
-			reason += " (" + unix.ErrnoName(e) + ")"
+			reason += procinfo.ErrnoNote(e)
 		}
 	}
 	return &SetupError{NrEvents: nr, Engine: eng, Reason: reason, Err: err}

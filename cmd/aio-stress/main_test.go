@@ -23,9 +23,18 @@ func TestMain(m *testing.M) {
 
 func aioStress(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
+	return aioStressEnv(t, dir, nil, args...)
+}
+
+// aioStressEnv is aioStress with env added to the command's environment:
+// with dockerseccomp.EnvPolicy there, the command installs that seccomp
+// policy before main runs (restricted_linux_test.go imports
+// dockerseccomp, whose init does it), so aio-stress itself runs inside it.
+func aioStressEnv(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "AIO_STRESS_RUN_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "AIO_STRESS_RUN_MAIN=1"), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,28 +9,6 @@ import (
 	"github.com/kaio-go/kaio/internal/sysctltest"
 	"golang.org/x/sys/unix"
 )
-
-// aioStressEnv is aioStress with env added to the command's environment:
-// with dockerseccomp.EnvPolicy there, the command installs that seccomp
-// policy before main runs (this file imports dockerseccomp, whose init
-// does it), so aio-stress itself runs inside it.
-func aioStressEnv(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "AIO_STRESS_RUN_MAIN=1"), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
-}
 
 // directDir is a directory whose file system takes O_DIRECT, or a skip.
 func directDir(t *testing.T) string {

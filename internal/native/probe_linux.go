@@ -39,9 +39,9 @@ func Probe() Status {
 		case e == unix.EINVAL:
 			return Status{Reason: "the kernel lacks IOCB_CMD_POLL (Linux 4.18+)", Err: e}
 		case (e == unix.EPERM || e == unix.ENOSYS) && f.status.Filtered():
-			return Status{Reason: "io_submit refused by a seccomp filter (" + f.status.SeccompString() + ") that allowed io_setup" + errnoNote(e), Err: e}
+			return Status{Reason: "io_submit refused by a seccomp filter (" + f.status.SeccompString() + ") that allowed io_setup" + procinfo.ErrnoNote(e), Err: e}
 		}
-		return Status{Reason: "io_submit failed" + errnoNote(e), Err: e}
+		return Status{Reason: "io_submit failed" + procinfo.ErrnoNote(e), Err: e}
 	}
 	var ev ioEvent
 	ioCancel(ctx, k, &ev)
@@ -77,14 +77,6 @@ var readFacts = func() facts {
 	return f
 }
 
-// errnoNote is " (EAGAIN)": the errno by its name, as the man pages say it.
-func errnoNote(e unix.Errno) string {
-	if n := unix.ErrnoName(e); n != "" {
-		return " (" + n + ")"
-	}
-	return " (" + e.Error() + ")"
-}
-
 // explainSetup says why io_setup(nr) failed with e.
 //
 // The kernel's io_setup (fs/aio.c, ioctx_alloc) refuses with EAGAIN a
@@ -95,32 +87,35 @@ func errnoNote(e unix.Errno) string {
 // not charged to RLIMIT_MEMLOCK). A seccomp filter runs before all this.
 func explainSetup(e unix.Errno, nr int, f facts) string {
 	call := fmt.Sprintf("io_setup for %d events", nr)
+	if nr == 1 {
+		call = "io_setup for 1 event"
+	}
 	switch e {
 	case unix.EAGAIN:
 		switch {
 		case f.aioMaxNr < 0:
-			return call + ": over the system-wide Linux AIO limit (fs.aio-max-nr unreadable)" + errnoNote(e)
+			return call + ": over the system-wide Linux AIO limit (fs.aio-max-nr unreadable)" + procinfo.ErrnoNote(e)
 		case int64(nr) > f.aioMaxNr:
-			return fmt.Sprintf("%s: more than fs.aio-max-nr (%d) allows for all contexts together", call, f.aioMaxNr) + errnoNote(e)
+			return fmt.Sprintf("%s: more than fs.aio-max-nr (%d) allows for all contexts together", call, f.aioMaxNr) + procinfo.ErrnoNote(e)
 		}
-		return fmt.Sprintf("%s: the system-wide Linux AIO limit is exhausted: fs.aio-nr %d + %d would exceed fs.aio-max-nr %d", call, f.aioNr, nr, f.aioMaxNr) + errnoNote(e)
+		return fmt.Sprintf("%s: the system-wide Linux AIO limit is exhausted: fs.aio-nr %d + %d would exceed fs.aio-max-nr %d", call, f.aioNr, nr, f.aioMaxNr) + procinfo.ErrnoNote(e)
 	case unix.ENOSYS:
 		switch {
 		case f.status.Filtered() && f.aioMaxNr >= 0:
-			return call + " answered by a seccomp filter (" + f.status.SeccompString() + "): this kernel has Linux AIO (it has fs.aio-max-nr)" + errnoNote(e)
+			return call + " answered by a seccomp filter (" + f.status.SeccompString() + "): this kernel has Linux AIO (it has fs.aio-max-nr)" + procinfo.ErrnoNote(e)
 		case f.status.Filtered():
-			return "the kernel has no Linux AIO (CONFIG_AIO off), or a seccomp filter (" + f.status.SeccompString() + ") answers for it" + errnoNote(e)
+			return "the kernel has no Linux AIO (CONFIG_AIO off), or a seccomp filter (" + f.status.SeccompString() + ") answers for it" + procinfo.ErrnoNote(e)
 		}
-		return "the kernel has no Linux AIO: CONFIG_AIO off" + errnoNote(e)
+		return "the kernel has no Linux AIO: CONFIG_AIO off" + procinfo.ErrnoNote(e)
 	case unix.EPERM:
 		if f.status.Filtered() {
-			return call + " refused by a seccomp filter (" + f.status.SeccompString() + ")" + errnoNote(e)
+			return call + " refused by a seccomp filter (" + f.status.SeccompString() + ")" + procinfo.ErrnoNote(e)
 		}
-		return call + " not permitted with no seccomp filter (" + f.status.SeccompString() + "): a security module refused it" + errnoNote(e)
+		return call + " not permitted with no seccomp filter (" + f.status.SeccompString() + "): a security module refused it" + procinfo.ErrnoNote(e)
 	case unix.EINVAL:
-		return call + ": more events than the kernel's ring can hold" + errnoNote(e)
+		return call + ": more events than the kernel's ring can hold" + procinfo.ErrnoNote(e)
 	case unix.ENOMEM:
-		return call + ": out of kernel memory for the ring" + errnoNote(e)
+		return call + ": out of kernel memory for the ring" + procinfo.ErrnoNote(e)
 	}
-	return call + " failed" + errnoNote(e)
+	return call + " failed" + procinfo.ErrnoNote(e)
 }

@@ -30,8 +30,8 @@ func TestProbeReasons(t *testing.T) {
 		{unix.EAGAIN, facts{status: none, aioNr: 65536, aioMaxNr: 65536}, []string{"fs.aio-nr 65536 + 1 would exceed fs.aio-max-nr 65536", "(EAGAIN)"}},
 		{unix.EAGAIN, facts{status: none, aioNr: 0, aioMaxNr: 0}, []string{"more than fs.aio-max-nr (0)"}},
 		{unix.ENOMEM, facts{status: none}, []string{"memory", "(ENOMEM)"}},
-		{unix.EINVAL, facts{status: none}, []string{"io_setup for 1 events", "(EINVAL)"}},
-		{unix.EBADF, facts{status: none}, []string{"io_setup for 1 events failed (EBADF)"}},
+		{unix.EINVAL, facts{status: none}, []string{"io_setup for 1 event:", "(EINVAL)"}},
+		{unix.EBADF, facts{status: none}, []string{"io_setup for 1 event failed (EBADF)"}},
 	} {
 		probeSetup = func(int) (aioContext, *ringHeader, error) { return 0, nil, tc.errno }
 		readFacts = func() facts { return tc.f }

@@ -156,3 +156,12 @@ func InGroup(gid int) bool {
 	}
 	return false
 }
+
+// ErrnoNote is " (EPERM)": an errno by its name, as the man pages say it,
+// for the end of a message.
+func ErrnoNote(e unix.Errno) string {
+	if n := unix.ErrnoName(e); n != "" {
+		return " (" + n + ")"
+	}
+	return " (" + e.Error() + ")"
+}

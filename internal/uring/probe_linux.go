@@ -43,9 +43,9 @@ func Probe() Status {
 	if err := registerProbeOps(fd, &b); err != nil {
 		e, _ := err.(unix.Errno)
 		if f := readFacts(); (e == unix.EPERM || e == unix.ENOSYS) && f.status.Filtered() {
-			return Status{Reason: "io_uring_register refused by a seccomp filter (" + f.status.SeccompString() + ") that allowed io_uring_setup" + errnoNote(e), Err: err}
+			return Status{Reason: "io_uring_register refused by a seccomp filter (" + f.status.SeccompString() + ") that allowed io_uring_setup" + procinfo.ErrnoNote(e), Err: err}
 		}
-		return Status{Reason: "IORING_REGISTER_PROBE failed: a kernel before 5.6, without IORING_OP_READ/WRITE" + errnoNote(e), Err: err}
+		return Status{Reason: "IORING_REGISTER_PROBE failed: a kernel before 5.6, without IORING_OP_READ/WRITE" + procinfo.ErrnoNote(e), Err: err}
 	}
 	for _, n := range neededOps {
 		if n.op > b.hdr.lastOp || b.ops[n.op].flags&ioProbeOpSupported == 0 {
@@ -54,9 +54,9 @@ func Probe() Status {
 	}
 	if _, e := enter(fd, 0, 0, enterGetEvents, nil); e != 0 {
 		if f := readFacts(); f.status.Filtered() {
-			return Status{Reason: "io_uring_enter refused by a seccomp filter (" + f.status.SeccompString() + ") that allowed io_uring_setup" + errnoNote(e), Err: e}
+			return Status{Reason: "io_uring_enter refused by a seccomp filter (" + f.status.SeccompString() + ") that allowed io_uring_setup" + procinfo.ErrnoNote(e), Err: e}
 		}
-		return Status{Reason: "io_uring_enter failed" + errnoNote(e), Err: e}
+		return Status{Reason: "io_uring_enter failed" + procinfo.ErrnoNote(e), Err: e}
 	}
 	return Status{Usable: true}
 }
@@ -92,14 +92,6 @@ var readFacts = func() facts {
 	return f
 }
 
-// errnoNote is " (EPERM)": the errno by its name, as the man pages say it.
-func errnoNote(e unix.Errno) string {
-	if n := unix.ErrnoName(e); n != "" {
-		return " (" + n + ")"
-	}
-	return " (" + e.Error() + ")"
-}
-
 // explainSetup says why io_uring_setup failed with e. nrEvents is the
 // context's size, 0 for the probe's own small ring.
 //
@@ -124,31 +116,31 @@ func explainSetup(e unix.Errno, nrEvents int, f facts) string {
 	case unix.EPERM:
 		switch {
 		case f.disabled == "2":
-			return "io_uring is disabled for every process by kernel.io_uring_disabled=2" + filter + errnoNote(e)
+			return "io_uring is disabled for every process by kernel.io_uring_disabled=2" + filter + procinfo.ErrnoNote(e)
 		case f.disabled == "1" && !f.status.HasCap(procinfo.CapSysAdmin) && !f.inGroup:
 			if g, err := strconv.Atoi(f.group); err == nil && g >= 0 {
-				return fmt.Sprintf("kernel.io_uring_disabled=1 allows io_uring only to members of kernel.io_uring_group (gid %d) and to CAP_SYS_ADMIN; this process is neither", g) + filter + errnoNote(e)
+				return fmt.Sprintf("kernel.io_uring_disabled=1 allows io_uring only to members of kernel.io_uring_group (gid %d) and to CAP_SYS_ADMIN; this process is neither", g) + filter + procinfo.ErrnoNote(e)
 			}
-			return "kernel.io_uring_disabled=1 with kernel.io_uring_group=" + f.group + " (no group) allows io_uring only to CAP_SYS_ADMIN, which this process lacks" + filter + errnoNote(e)
+			return "kernel.io_uring_disabled=1 with kernel.io_uring_group=" + f.group + " (no group) allows io_uring only to CAP_SYS_ADMIN, which this process lacks" + filter + procinfo.ErrnoNote(e)
 		case f.status.Filtered():
-			return call + " refused by a seccomp filter (" + f.status.SeccompString() + "), as Docker's and containerd's default profiles refuse io_uring" + errnoNote(e)
+			return call + " refused by a seccomp filter (" + f.status.SeccompString() + "), as Docker's and containerd's default profiles refuse io_uring" + procinfo.ErrnoNote(e)
 		}
-		return call + " not permitted with no seccomp filter (" + f.status.SeccompString() + ") and io_uring allowed by sysctl (kernel.io_uring_disabled=" + orNone(f.disabled) + "): a security module (SELinux, AppArmor) refused it" + errnoNote(e)
+		return call + " not permitted with no seccomp filter (" + f.status.SeccompString() + ") and io_uring allowed by sysctl (kernel.io_uring_disabled=" + orNone(f.disabled) + "): a security module (SELinux, AppArmor) refused it" + procinfo.ErrnoNote(e)
 	case unix.ENOSYS:
 		switch {
 		case f.status.Filtered() && f.disabled != "":
-			return call + " answered by a seccomp filter (" + f.status.SeccompString() + "): this kernel has io_uring (it has kernel.io_uring_disabled)" + errnoNote(e)
+			return call + " answered by a seccomp filter (" + f.status.SeccompString() + "): this kernel has io_uring (it has kernel.io_uring_disabled)" + procinfo.ErrnoNote(e)
 		case f.status.Filtered():
-			return "the kernel has no io_uring (before 5.1, or CONFIG_IO_URING off), or a seccomp filter (" + f.status.SeccompString() + ") answers for it" + errnoNote(e)
+			return "the kernel has no io_uring (before 5.1, or CONFIG_IO_URING off), or a seccomp filter (" + f.status.SeccompString() + ") answers for it" + procinfo.ErrnoNote(e)
 		}
-		return "the kernel has no io_uring: before 5.1, or CONFIG_IO_URING off" + errnoNote(e)
+		return "the kernel has no io_uring: before 5.1, or CONFIG_IO_URING off" + procinfo.ErrnoNote(e)
 	case unix.ENOMEM:
 		if !f.status.HasCap(procinfo.CapIPCLock) {
-			return call + ": the rings do not fit under RLIMIT_MEMLOCK (" + f.memlock + "), which they are charged to in a process without CAP_IPC_LOCK" + errnoNote(e)
+			return call + ": the rings do not fit under RLIMIT_MEMLOCK (" + f.memlock + "), which they are charged to in a process without CAP_IPC_LOCK" + procinfo.ErrnoNote(e)
 		}
-		return call + ": out of kernel memory (RLIMIT_MEMLOCK, " + f.memlock + ", does not apply: the process has CAP_IPC_LOCK)" + errnoNote(e)
+		return call + ": out of kernel memory (RLIMIT_MEMLOCK, " + f.memlock + ", does not apply: the process has CAP_IPC_LOCK)" + procinfo.ErrnoNote(e)
 	}
-	return call + " failed" + errnoNote(e)
+	return call + " failed" + procinfo.ErrnoNote(e)
 }
 
 func orNone(s string) string {
