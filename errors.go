@@ -3,7 +3,6 @@ package kaio
 import (
 	"fmt"
 
-	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,8 +30,8 @@ func (e *SetupError) Unwrap() error { return e.Err }
 func setupError(nr int, eng Engine, reason string, err error) *SetupError {
 	if reason == "" {
 		reason = err.Error()
-		if e, ok := err.(unix.Errno); ok {
-			reason += procinfo.ErrnoNote(e)
+		if e, ok := err.(unix.Errno); ok && unix.ErrnoName(e) != "" {
+			reason += " (" + unix.ErrnoName(e) + ")"
 		}
 	}
 	return &SetupError{NrEvents: nr, Engine: eng, Reason: reason, Err: err}
