@@ -2,9 +2,11 @@ package native
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/kaio-go/kaio/internal/dockerseccomp"
 	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
@@ -78,4 +80,33 @@ func TestSetupReasonReal(t *testing.T) {
 		t.Fatalf("New(%d): %v; reason %q", max, err, r)
 	}
 	t.Log(r)
+}
+
+// TestProbeUnderSeccomp: seccomp filters that refuse io_setup or
+// io_submit, for real, in children of the test binary: Probe names the
+// filter and the call. (A kernel without Linux AIO cannot be had here:
+// the filter's ENOSYS stands in for it, told apart by fs.aio-max-nr.)
+func TestProbeUnderSeccomp(t *testing.T) {
+	if p := dockerseccomp.Active(); p != "" {
+		errname, text, _ := strings.Cut(os.Getenv("KAIO_TEST_EXPECT"), ":")
+		st := Probe()
+		var e unix.Errno
+		errors.As(st.Err, &e)
+		if st.Usable || unix.ErrnoName(e) != errname || !strings.Contains(st.Reason, text) {
+			t.Fatalf("under %s: %+v; want %s with %q", p, st, errname, text)
+		}
+		t.Log(st.Reason)
+		return
+	}
+	for _, tc := range []struct{ policy, expect string }{
+		{"errno:io_setup=EPERM", "EPERM:io_setup for 1 event refused by a seccomp filter (Seccomp: 2"},
+		{"errno:io_setup=ENOSYS", "ENOSYS:io_setup for 1 event answered by a seccomp filter (Seccomp: 2"},
+		{"errno:io_submit=EPERM", "EPERM:io_submit refused by a seccomp filter"},
+	} {
+		out := dockerseccomp.RunTests(t, tc.policy, "^TestProbeUnderSeccomp$", "KAIO_TEST_EXPECT="+tc.expect)
+		dockerseccomp.Expect(t, out, map[string]string{"TestProbeUnderSeccomp": "PASS"})
+		for _, l := range dockerseccomp.Log(out, "TestProbeUnderSeccomp") {
+			t.Logf("%s: %s", tc.policy, l)
+		}
+	}
 }

@@ -2,9 +2,11 @@ package uring
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/kaio-go/kaio/internal/dockerseccomp"
 	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
@@ -66,4 +68,45 @@ func TestSetupReason(t *testing.T) {
 	if r := SetupReason(errors.New("other"), 4); r != "other" {
 		t.Errorf("non-errno: %q", r)
 	}
+}
+
+// TestProbeUnderSeccomp: seccomp filters that refuse one io_uring syscall
+// each, for real, in children of the test binary: Probe names the filter
+// and the call. (A kernel truly without io_uring cannot be had here: the
+// ENOSYS a filter returns stands in for it, and Probe tells the two apart
+// by kernel.io_uring_disabled, which only a kernel with io_uring has.)
+func TestProbeUnderSeccomp(t *testing.T) {
+	if p := dockerseccomp.Active(); p != "" {
+		errname, text, _ := strings.Cut(os.Getenv("KAIO_TEST_EXPECT"), ":")
+		st := Probe()
+		if st.Usable || unix.ErrnoName(errnoOf(st.Err)) != errname || !strings.Contains(st.Reason, text) {
+			t.Fatalf("under %s: %+v; want %s with %q", p, st, errname, text)
+		}
+		t.Log(st.Reason)
+		return
+	}
+	for _, tc := range []struct{ policy, expect string }{
+		{"errno:io_uring_setup=EPERM", "EPERM:io_uring_setup refused by a seccomp filter (Seccomp: 2"},
+		{"errno:io_uring_setup=ENOSYS", "ENOSYS:"},
+		{"errno:io_uring_enter=EPERM", "EPERM:io_uring_enter refused by a seccomp filter"},
+		{"errno:io_uring_register=ENOSYS", "ENOSYS:io_uring_register refused by a seccomp filter"},
+	} {
+		if tc.expect == "ENOSYS:" {
+			tc.expect += "the kernel has no io_uring"
+			if _, ok := procinfo.Sysctl("kernel.io_uring_disabled"); ok {
+				tc.expect = "ENOSYS:answered by a seccomp filter (Seccomp: 2"
+			}
+		}
+		out := dockerseccomp.RunTests(t, tc.policy, "^TestProbeUnderSeccomp$", "KAIO_TEST_EXPECT="+tc.expect)
+		dockerseccomp.Expect(t, out, map[string]string{"TestProbeUnderSeccomp": "PASS"})
+		for _, l := range dockerseccomp.Log(out, "TestProbeUnderSeccomp") {
+			t.Logf("%s: %s", tc.policy, l)
+		}
+	}
+}
+
+func errnoOf(err error) unix.Errno {
+	var e unix.Errno
+	errors.As(err, &e)
+	return e
 }
