@@ -18,6 +18,8 @@ type SetupError struct {
 	Err      error  // the errno: EINVAL, EAGAIN, ENOMEM, EPERM, ENOSYS, ...
 }
 
+// Error reads "kaio: Setup(65536) on engine native: io_setup for 65600
+// events: more than fs.aio-max-nr (65536) allows ... (EAGAIN)".
 func (e *SetupError) Error() string {
 	return fmt.Sprintf("kaio: Setup(%d) on engine %v: %s", e.NrEvents, e.Engine, e.Reason)
 }
