@@ -105,6 +105,20 @@ func resetAuto() {
 	auto.Unlock()
 }
 
+// setupReason is the reason a kernel engine's probe gives for the errno its
+// New returned: which limit, with its current values. "" for the others.
+func setupReason(e Engine, nr int, err error) string {
+	switch e {
+	case EngineURing:
+		return uring.SetupReason(err, nr)
+	case EngineNative:
+		return native.SetupReason(err, nr)
+	case EngineRetry, EngineAuto:
+		return ""
+	}
+	return fmt.Sprintf("unknown engine %v (EINVAL)", e)
+}
+
 func newBackend(e Engine, nr int, cfg *config) (core.Backend, error) {
 	switch e {
 	case EngineRetry:

@@ -2,6 +2,7 @@ package kaio
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -53,17 +54,27 @@ type Context struct {
 
 // Setup creates a context with room for nrEvents completions: it never holds
 // more than nrEvents requests in flight or completed and not yet reaped.
-// nrEvents <= 0 gives EINVAL.
+// nrEvents <= 0, and nrEvents above 1<<20 (1048576), give EINVAL. The
+// kernel engines may refuse sizes below that: native with EAGAIN when
+// nrEvents (plus the 64 slots it keeps for Do) is over fs.aio-max-nr, or
+// the contexts of the whole machine have used it up (fs.aio-nr); uring
+// with ENOMEM when its rings do not fit under RLIMIT_MEMLOCK (a process
+// without CAP_IPC_LOCK); either with EPERM under a seccomp filter, and
+// uring under kernel.io_uring_disabled. The error is then a *SetupError
+// that names the limit and its current values and wraps the errno
+// (errors.Is(err, unix.EAGAIN) holds).
 func Setup(nrEvents int, opts ...Option) (*Context, error) {
-	if nrEvents <= 0 || nrEvents > maxEvents {
-		return nil, unix.EINVAL
-	}
 	cfg := config{engine: EngineAuto}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.workers < 0 {
-		return nil, unix.EINVAL
+	switch {
+	case nrEvents <= 0:
+		return nil, setupError(nrEvents, cfg.engine, "nrEvents must be at least 1 (EINVAL)", unix.EINVAL)
+	case nrEvents > maxEvents:
+		return nil, setupError(nrEvents, cfg.engine, "nrEvents above the bound of 1<<20 (1048576) (EINVAL)", unix.EINVAL)
+	case cfg.workers < 0:
+		return nil, setupError(nrEvents, cfg.engine, fmt.Sprintf("WithWorkers(%d): a negative number of workers (EINVAL)", cfg.workers), unix.EINVAL)
 	}
 	eng := cfg.engine
 	if eng == EngineAuto {
@@ -71,13 +82,15 @@ func Setup(nrEvents int, opts ...Option) (*Context, error) {
 	}
 	be, err := newBackend(eng, nrEvents, &cfg)
 	if err != nil {
-		return nil, err
+		return nil, setupError(nrEvents, eng, setupReason(eng, nrEvents, err), err)
 	}
 	return &Context{be: be, engine: eng}, nil
 }
 
-// maxEvents bounds nrEvents as the kernel bounds io_setup (its aio_max_nr
-// default is 65536); larger rings are refused with EINVAL.
+// maxEvents bounds nrEvents. A ring of 1<<20 events is 32 MiB of Events;
+// more is taken for a mistake and refused with EINVAL before any engine is
+// asked (Linux AIO's own bound, fs.aio-max-nr, is 65536 by default, for
+// all the contexts of the machine together).
 const maxEvents = 1 << 20
 
 // Engine returns the engine the context actually runs on (never EngineAuto).

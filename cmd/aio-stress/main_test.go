@@ -22,7 +22,16 @@ func TestMain(m *testing.M) {
 
 func aioStress(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
-	r := cmdtest.Run(t, cmdtest.Options{Dir: dir}, args...)
+	return aioStressEnv(t, dir, nil, args...)
+}
+
+// aioStressEnv is aioStress with env added to the command's environment:
+// with dockerseccomp.EnvPolicy there, the command installs that seccomp
+// policy before main runs (restricted_linux_test.go imports
+// dockerseccomp, whose init does it), so aio-stress itself runs inside it.
+func aioStressEnv(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	r := cmdtest.Run(t, cmdtest.Options{Dir: dir, Env: env}, args...)
 	return r.Code, r.Stdout, r.Stderr
 }
 

@@ -2,6 +2,7 @@ package stress
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -337,6 +338,12 @@ func checkDirect(fd int, cfg Config) error {
 // Probe's reason when it has one (e.g. "not built yet").
 func engineError(out *output, e kaio.Engine, err error) int {
 	reason := err.Error()
+	var se *kaio.SetupError
+	if errors.As(err, &se) {
+		// It names the limit it hit already, as the probe would.
+		out.printf("aio-stress: engine %s unavailable: %s\n", e, reason)
+		return ExitSetup
+	}
 	for _, st := range kaio.Probe() {
 		if st.Engine == e && !st.Usable && st.Reason != "" {
 			reason = fmt.Sprintf("%s (%v)", st.Reason, err)
