@@ -3,40 +3,35 @@ package native
 import (
 	"testing"
 	"unsafe"
+
+	"github.com/kaio-go/kaio/internal/enginetest"
 )
 
 // TestABILayout checks the kernel structures against aio_abi.h and fs/aio.c.
 func TestABILayout(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		got, want uintptr
-	}{
-		{"sizeof(struct iocb)", unsafe.Sizeof(kiocb{}), 64},
-		{"aio_data", unsafe.Offsetof(kiocb{}.aioData), 0},
-		{"aio_key", unsafe.Offsetof(kiocb{}.aioKey), 8},
-		{"aio_rw_flags", unsafe.Offsetof(kiocb{}.aioRWFlags), 12},
-		{"aio_lio_opcode", unsafe.Offsetof(kiocb{}.aioLioOpcode), 16},
-		{"aio_reqprio", unsafe.Offsetof(kiocb{}.aioReqprio), 18},
-		{"aio_fildes", unsafe.Offsetof(kiocb{}.aioFildes), 20},
-		{"aio_buf", unsafe.Offsetof(kiocb{}.aioBuf), 24},
-		{"aio_nbytes", unsafe.Offsetof(kiocb{}.aioNbytes), 32},
-		{"aio_offset", unsafe.Offsetof(kiocb{}.aioOffset), 40},
-		{"aio_reserved2", unsafe.Offsetof(kiocb{}.aioReserved2), 48},
-		{"aio_flags", unsafe.Offsetof(kiocb{}.aioFlags), 56},
-		{"aio_resfd", unsafe.Offsetof(kiocb{}.aioResfd), 60},
-		{"sizeof(struct io_event)", unsafe.Sizeof(ioEvent{}), 32},
-		{"io_event.obj", unsafe.Offsetof(ioEvent{}.obj), 8},
-		{"io_event.res", unsafe.Offsetof(ioEvent{}.res), 16},
-		{"io_event.res2", unsafe.Offsetof(ioEvent{}.res2), 24},
-		{"sizeof(aio_ring header)", unsafe.Sizeof(ringHeader{}), 32},
-		{"aio_ring.head", unsafe.Offsetof(ringHeader{}.head), 8},
-		{"aio_ring.tail", unsafe.Offsetof(ringHeader{}.tail), 12},
-		{"aio_ring.magic", unsafe.Offsetof(ringHeader{}.magic), 16},
-		{"aio_ring.incompat_features", unsafe.Offsetof(ringHeader{}.incompatFeatures), 24},
-		{"aio_ring.header_length", unsafe.Offsetof(ringHeader{}.headerLength), 28},
-	} {
-		if tc.got != tc.want {
-			t.Errorf("%s = %d, want %d", tc.name, tc.got, tc.want)
-		}
-	}
+	enginetest.CheckLayout(t, []enginetest.Field{
+		{Name: "sizeof(struct iocb)", Got: unsafe.Sizeof(kiocb{}), Want: 64},
+		{Name: "aio_data", Got: unsafe.Offsetof(kiocb{}.aioData), Want: 0},
+		{Name: "aio_key", Got: unsafe.Offsetof(kiocb{}.aioKey), Want: 8},
+		{Name: "aio_rw_flags", Got: unsafe.Offsetof(kiocb{}.aioRWFlags), Want: 12},
+		{Name: "aio_lio_opcode", Got: unsafe.Offsetof(kiocb{}.aioLioOpcode), Want: 16},
+		{Name: "aio_reqprio", Got: unsafe.Offsetof(kiocb{}.aioReqprio), Want: 18},
+		{Name: "aio_fildes", Got: unsafe.Offsetof(kiocb{}.aioFildes), Want: 20},
+		{Name: "aio_buf", Got: unsafe.Offsetof(kiocb{}.aioBuf), Want: 24},
+		{Name: "aio_nbytes", Got: unsafe.Offsetof(kiocb{}.aioNbytes), Want: 32},
+		{Name: "aio_offset", Got: unsafe.Offsetof(kiocb{}.aioOffset), Want: 40},
+		{Name: "aio_reserved2", Got: unsafe.Offsetof(kiocb{}.aioReserved2), Want: 48},
+		{Name: "aio_flags", Got: unsafe.Offsetof(kiocb{}.aioFlags), Want: 56},
+		{Name: "aio_resfd", Got: unsafe.Offsetof(kiocb{}.aioResfd), Want: 60},
+		{Name: "sizeof(struct io_event)", Got: unsafe.Sizeof(ioEvent{}), Want: 32},
+		{Name: "io_event.obj", Got: unsafe.Offsetof(ioEvent{}.obj), Want: 8},
+		{Name: "io_event.res", Got: unsafe.Offsetof(ioEvent{}.res), Want: 16},
+		{Name: "io_event.res2", Got: unsafe.Offsetof(ioEvent{}.res2), Want: 24},
+		{Name: "sizeof(aio_ring header)", Got: unsafe.Sizeof(ringHeader{}), Want: 32},
+		{Name: "aio_ring.head", Got: unsafe.Offsetof(ringHeader{}.head), Want: 8},
+		{Name: "aio_ring.tail", Got: unsafe.Offsetof(ringHeader{}.tail), Want: 12},
+		{Name: "aio_ring.magic", Got: unsafe.Offsetof(ringHeader{}.magic), Want: 16},
+		{Name: "aio_ring.incompat_features", Got: unsafe.Offsetof(ringHeader{}.incompatFeatures), Want: 24},
+		{Name: "aio_ring.header_length", Got: unsafe.Offsetof(ringHeader{}.headerLength), Want: 28},
+	})
 }

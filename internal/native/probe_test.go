@@ -2,11 +2,11 @@ package native
 
 import (
 	"errors"
-	"os"
+	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/kaio-go/kaio/internal/dockerseccomp"
+	"github.com/kaio-go/kaio/internal/enginetest"
 	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
@@ -15,10 +15,9 @@ import (
 // that Probe names the cause. The same refusals for real: seccomp in
 // TestProbeUnderSeccomp, aio-max-nr in the root package's gated tests.
 func TestProbeReasons(t *testing.T) {
-	saved, savedFacts := probeSetup, readFacts
-	defer func() { probeSetup, readFacts = saved, savedFacts }()
-	none := procinfo.Status{Known: true, SeccompFilters: 0}
-	filtered := procinfo.Status{Known: true, SeccompMode: 2, SeccompFilters: 1}
+	enginetest.Keep(t, &probeSetup)
+	enginetest.Keep(t, &readFacts)
+	none, filtered := enginetest.NoFilter, enginetest.Filtered
 	for _, tc := range []struct {
 		errno unix.Errno
 		f     facts
@@ -38,22 +37,14 @@ func TestProbeReasons(t *testing.T) {
 		probeSetup = func(int) (aioContext, *ringHeader, error) { return 0, nil, tc.errno }
 		readFacts = func() facts { return tc.f }
 		st := Probe()
-		if st.Usable || !errors.Is(st.Err, tc.errno) {
-			t.Errorf("io_setup %v, %+v: %+v", tc.errno, tc.f, st)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(st.Reason, w) {
-				t.Errorf("io_setup %v, %+v: reason %q lacks %q", tc.errno, tc.f, st.Reason, w)
-			}
-		}
+		enginetest.CheckReason(t, fmt.Sprintf("%s %v, %+v", "io_setup", tc.errno, tc.f), st.Usable, st.Err, st.Reason, tc.errno, tc.want)
 	}
 }
 
 // TestSetupReason: New asks the kernel for nrEvents plus the slots it keeps
 // for Do, and the reason counts those too, as fs.aio-nr does.
 func TestSetupReason(t *testing.T) {
-	saved := readFacts
-	defer func() { readFacts = saved }()
+	enginetest.Keep(t, &readFacts)
 	readFacts = func() facts { return facts{aioNr: 100, aioMaxNr: 65536} }
 	want := "io_setup for 1048640 events: more than fs.aio-max-nr (65536)"
 	if r := SetupReason(unix.EAGAIN, 1<<20); !strings.Contains(r, want) {
@@ -87,26 +78,12 @@ func TestSetupReasonReal(t *testing.T) {
 // filter and the call. (A kernel without Linux AIO cannot be had here:
 // the filter's ENOSYS stands in for it, told apart by fs.aio-max-nr.)
 func TestProbeUnderSeccomp(t *testing.T) {
-	if p := dockerseccomp.Active(); p != "" {
-		errname, text, _ := strings.Cut(os.Getenv("KAIO_TEST_EXPECT"), ":")
-		st := Probe()
-		var e unix.Errno
-		errors.As(st.Err, &e)
-		if st.Usable || unix.ErrnoName(e) != errname || !strings.Contains(st.Reason, text) {
-			t.Fatalf("under %s: %+v; want %s with %q", p, st, errname, text)
-		}
-		t.Log(st.Reason)
-		return
-	}
-	for _, tc := range []struct{ policy, expect string }{
-		{"errno:io_setup=EPERM", "EPERM:io_setup for 1 event refused by a seccomp filter (Seccomp: 2"},
-		{"errno:io_setup=ENOSYS", "ENOSYS:io_setup for 1 event answered by a seccomp filter (Seccomp: 2"},
-		{"errno:io_submit=EPERM", "EPERM:io_submit refused by a seccomp filter"},
-	} {
-		out := dockerseccomp.RunTests(t, tc.policy, "^TestProbeUnderSeccomp$", "KAIO_TEST_EXPECT="+tc.expect)
-		dockerseccomp.Expect(t, out, map[string]string{"TestProbeUnderSeccomp": "PASS"})
-		for _, l := range dockerseccomp.Log(out, "TestProbeUnderSeccomp") {
-			t.Logf("%s: %s", tc.policy, l)
-		}
-	}
+	enginetest.ProbeUnderSeccomp(t, "TestProbeUnderSeccomp", probe, []enginetest.Refusal{
+		{Policy: "errno:io_setup=EPERM", Expect: "EPERM:io_setup for 1 event refused by a seccomp filter (Seccomp: 2"},
+		{Policy: "errno:io_setup=ENOSYS", Expect: "ENOSYS:io_setup for 1 event answered by a seccomp filter (Seccomp: 2"},
+		{Policy: "errno:io_submit=EPERM", Expect: "EPERM:io_submit refused by a seccomp filter"},
+	})
 }
+
+// probe is Probe for enginetest.ProbeUnderSeccomp.
+func probe() (bool, string, error) { st := Probe(); return st.Usable, st.Reason, st.Err }

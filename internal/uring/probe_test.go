@@ -2,11 +2,11 @@ package uring
 
 import (
 	"errors"
-	"os"
+	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/kaio-go/kaio/internal/dockerseccomp"
+	"github.com/kaio-go/kaio/internal/enginetest"
 	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
@@ -16,10 +16,9 @@ import (
 // TestProbeUnder* (seccomp, RLIMIT_MEMLOCK) and, gated, the root package's
 // sysctl tests.
 func TestProbeReasons(t *testing.T) {
-	saved, savedFacts := probeSetup, readFacts
-	defer func() { probeSetup, readFacts = saved, savedFacts }()
-	none := procinfo.Status{Known: true, SeccompFilters: 0}
-	filtered := procinfo.Status{Known: true, SeccompMode: 2, SeccompFilters: 1}
+	enginetest.Keep(t, &probeSetup)
+	enginetest.Keep(t, &readFacts)
+	none, filtered := enginetest.NoFilter, enginetest.Filtered
 	admin := procinfo.Status{Known: true, CapEff: 1<<procinfo.CapSysAdmin | 1<<procinfo.CapIPCLock}
 	for _, tc := range []struct {
 		errno unix.Errno
@@ -45,22 +44,14 @@ func TestProbeReasons(t *testing.T) {
 		probeSetup = func(uint32, *params) (int, error) { return -1, tc.errno }
 		readFacts = func() facts { return tc.f }
 		st := Probe()
-		if st.Usable || !errors.Is(st.Err, tc.errno) {
-			t.Errorf("setup %v, %+v: %+v", tc.errno, tc.f, st)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(st.Reason, w) {
-				t.Errorf("setup %v, %+v: reason %q lacks %q", tc.errno, tc.f, st.Reason, w)
-			}
-		}
+		enginetest.CheckReason(t, fmt.Sprintf("%s %v, %+v", "setup", tc.errno, tc.f), st.Usable, st.Err, st.Reason, tc.errno, tc.want)
 	}
 }
 
 // TestSetupReason: the reason kaio.Setup's error gives names the context's
 // size and passes other errors through.
 func TestSetupReason(t *testing.T) {
-	saved := readFacts
-	defer func() { readFacts = saved }()
+	enginetest.Keep(t, &readFacts)
 	readFacts = func() facts { return facts{memlock: "8 KiB"} }
 	if r := SetupReason(unix.ENOMEM, 4096); !strings.Contains(r, "a ring for 4096 events") || !strings.Contains(r, "RLIMIT_MEMLOCK (8 KiB)") {
 		t.Errorf("ENOMEM: %q", r)
@@ -76,33 +67,16 @@ func TestSetupReason(t *testing.T) {
 // ENOSYS a filter returns stands in for it, and Probe tells the two apart
 // by kernel.io_uring_disabled, which only a kernel with io_uring has.)
 func TestProbeUnderSeccomp(t *testing.T) {
-	if p := dockerseccomp.Active(); p != "" {
-		errname, text, _ := strings.Cut(os.Getenv("KAIO_TEST_EXPECT"), ":")
-		st := Probe()
-		if st.Usable || unix.ErrnoName(errnoOf(st.Err)) != errname || !strings.Contains(st.Reason, text) {
-			t.Fatalf("under %s: %+v; want %s with %q", p, st, errname, text)
-		}
-		t.Log(st.Reason)
-		return
+	enosys := "ENOSYS:the kernel has no io_uring"
+	if _, ok := procinfo.Sysctl("kernel.io_uring_disabled"); ok {
+		enosys = "ENOSYS:answered by a seccomp filter (Seccomp: 2"
 	}
-	for _, tc := range []struct{ policy, expect string }{
-		{"errno:io_uring_setup=EPERM", "EPERM:io_uring_setup refused by a seccomp filter (Seccomp: 2"},
-		{"errno:io_uring_setup=ENOSYS", "ENOSYS:"},
-		{"errno:io_uring_enter=EPERM", "EPERM:io_uring_enter refused by a seccomp filter"},
-		{"errno:io_uring_register=ENOSYS", "ENOSYS:io_uring_register refused by a seccomp filter"},
-	} {
-		if tc.expect == "ENOSYS:" {
-			tc.expect += "the kernel has no io_uring"
-			if _, ok := procinfo.Sysctl("kernel.io_uring_disabled"); ok {
-				tc.expect = "ENOSYS:answered by a seccomp filter (Seccomp: 2"
-			}
-		}
-		out := dockerseccomp.RunTests(t, tc.policy, "^TestProbeUnderSeccomp$", "KAIO_TEST_EXPECT="+tc.expect)
-		dockerseccomp.Expect(t, out, map[string]string{"TestProbeUnderSeccomp": "PASS"})
-		for _, l := range dockerseccomp.Log(out, "TestProbeUnderSeccomp") {
-			t.Logf("%s: %s", tc.policy, l)
-		}
-	}
+	enginetest.ProbeUnderSeccomp(t, "TestProbeUnderSeccomp", probe, []enginetest.Refusal{
+		{Policy: "errno:io_uring_setup=EPERM", Expect: "EPERM:io_uring_setup refused by a seccomp filter (Seccomp: 2"},
+		{Policy: "errno:io_uring_setup=ENOSYS", Expect: enosys},
+		{Policy: "errno:io_uring_enter=EPERM", Expect: "EPERM:io_uring_enter refused by a seccomp filter"},
+		{Policy: "errno:io_uring_register=ENOSYS", Expect: "ENOSYS:io_uring_register refused by a seccomp filter"},
+	})
 }
 
 func errnoOf(err error) unix.Errno {
@@ -110,3 +84,6 @@ func errnoOf(err error) unix.Errno {
 	errors.As(err, &e)
 	return e
 }
+
+// probe is Probe for enginetest.ProbeUnderSeccomp.
+func probe() (bool, string, error) { st := Probe(); return st.Usable, st.Reason, st.Err }

@@ -6,11 +6,10 @@ import (
 
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/enginetest"
-	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { enginetest.Main(m) }
 
 var engine = enginetest.Engine{
 	Name:  "io_uring",
@@ -25,24 +24,9 @@ func newCtx(t testing.TB, nr int) *Context { return engine.NewCtx(t, nr).(*Conte
 
 func pipe(t testing.TB) (int, int) { return enginetest.Pipe(t) }
 
-// The tests both kernel engines share (see internal/enginetest).
-
-func TestCapacityExact(t *testing.T)        { enginetest.CapacityExact(t, &engine) }
-func TestGCDuringIO(t *testing.T)           { enginetest.GCDuringIO(t, &engine) }
-func TestStreamWriteContinues(t *testing.T) { enginetest.StreamWriteContinues(t, &engine) } // over several SQEs
-func TestCancelAnswers(t *testing.T)        { enginetest.CancelAnswers(t, &engine) }
-func TestDestroyEndsWaiters(t *testing.T)   { enginetest.DestroyEndsWaiters(t, &engine) } // GetEvents in io_uring_enter
-func TestWaiterSeesUserSpaceCompletion(t *testing.T) {
-	enginetest.WaiterSeesUserSpaceCompletion(t, &engine)
-}
-
-func TestProbe(t *testing.T) {
-	st := Probe()
-	t.Logf("io_uring: usable %v, %s (%v)", st.Usable, st.Reason, st.Err)
-	if !st.Usable && st.Reason == "" {
-		t.Fatal("unusable without a reason")
-	}
-}
+// TestShared runs the tests both kernel engines share (see
+// internal/enginetest).
+func TestShared(t *testing.T) { enginetest.Shared(t, &engine) }
 
 // TestTimeoutWithoutExtArg: on kernels before 5.11 io_uring_enter takes no
 // timeout and kaio waits in poll(2) on the ring fd; played here by turning
