@@ -4,10 +4,11 @@
 // A request is first attempted on the submitter's goroutine without
 // blocking (preadv2/pwritev2 with RWF_NOWAIT on files, a non-blocking
 // attempt on pipes and sockets). What cannot finish that way waits: on the
-// poller (readiness of a pipe, socket, eventfd, tty) or on the offload
-// queue (cache misses, O_DIRECT, fsync), whose workers do the blocking
-// syscall. Either wait ends in a kick; kick workers run the run list and
-// retry.
+// poller (readiness of a pipe, socket, eventfd, tty), on Linux AIO
+// (O_DIRECT reads and writes, fsync: aio_linux.go), or on the offload
+// queue (cache misses; O_DIRECT and fsync where Linux AIO is refused),
+// whose workers do the blocking syscall. Each wait ends in a kick; kick
+// workers run the run list and retry.
 //
 // Lock order:
 //
@@ -40,6 +41,7 @@ import (
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/invariants"
 	"github.com/kaio-go/kaio/internal/kick"
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"github.com/kaio-go/kaio/internal/poller"
 	"github.com/kaio-go/kaio/internal/waitq"
 	"golang.org/x/sys/unix"
@@ -49,6 +51,9 @@ import (
 type Config struct {
 	// Workers bounds the offload workers; 0 means 4×GOMAXPROCS (at least 8).
 	Workers int
+	// NoLinuxAIO sends O_DIRECT and fsync to the offload workers even
+	// where Linux AIO is usable.
+	NoLinuxAIO bool
 }
 
 // Context is a retry-engine context (the kernel's kioctx).
@@ -75,6 +80,13 @@ type Context struct {
 
 	offStarts int // offload workers started
 	poll      *poller.Poller
+	// aio is the Linux AIO queue (aio_linux.go), set up at the first
+	// O_DIRECT request or fsync: aioOff when Linux AIO is refused here
+	// or noAIO is set. syncAIO maps the aio_data of Do requests, past
+	// the ring's, to them.
+	aio     *aioQueue
+	noAIO   bool
+	syncAIO []*request
 
 	// offq is the offload queue: a wait queue whose "wake" is a worker
 	// taking the first entry. offTok wakes workers.
@@ -102,6 +114,7 @@ func New(nr int, cfg Config) (*Context, error) {
 	c := &Context{
 		nr:      nr,
 		workers: w,
+		noAIO:   cfg.NoLinuxAIO,
 		offTok:  make(chan struct{}, 1),
 		kickTok: make(chan struct{}, 1),
 		quit:    make(chan struct{}),
@@ -124,6 +137,7 @@ func (c *Context) initRequest(r *request, i int) {
 	r.k.Owner = r
 	r.k.Wait.W = r
 	r.iovStore = make([]unix.Iovec, 0, 1)
+	r.aioIndex = i
 }
 
 func dirBit(op core.Op) uint8 {
@@ -196,9 +210,13 @@ func (c *Context) release(r *request) {
 		c.poll.Close(r.reg)
 		r.reg = nil
 	}
-	if r.owned && r.fd >= 0 {
+	if r.ownFd {
 		unix.Close(r.fd)
-		r.fd = -1
+		r.fd, r.ownFd = -1, false
+	}
+	if r.viaAIO { // cancelled by Destroy while the kernel had it
+		r.pin.Unpin()
+		r.viaAIO, r.aioRefused = false, false
 	}
 }
 
@@ -207,25 +225,26 @@ func (c *Context) release(r *request) {
 // does: from then on the caller may close or reuse Iocb.Fd and Iocb.ResFd.
 // A request that completes inside Submit never pays for it.
 func (r *request) hold() unix.Errno {
-	if r.owned {
-		return 0
-	}
-	fd, resfd := -1, -1
-	var err error
-	if r.path != pathNone {
-		if fd, err = unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+	if !r.ownFd && r.path != pathNone {
+		fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
 			return err.(unix.Errno)
 		}
+		r.fd, r.ownFd = fd, true
 	}
-	if r.resfd >= 0 {
-		if resfd, err = unix.FcntlInt(uintptr(r.resfd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
-			if fd >= 0 {
-				unix.Close(fd)
-			}
+	return r.holdResFd()
+}
+
+// holdResFd is hold for the eventfd alone: for a request the kernel holds
+// the file of (Linux AIO), which kaio signals itself once it completes.
+func (r *request) holdResFd() unix.Errno {
+	if r.resfd >= 0 && !r.ownResFd {
+		fd, err := unix.FcntlInt(uintptr(r.resfd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
 			return err.(unix.Errno)
 		}
+		r.resfd, r.ownResFd = fd, true
 	}
-	r.fd, r.resfd, r.owned = fd, resfd, true
 	return 0
 }
 
@@ -234,7 +253,8 @@ func (r *request) hold() unix.Errno {
 // eventfd to signal after unlocking. After the lock is released the
 // request may be reused at once.
 func (c *Context) finishLocked(r *request, res int64) resfdSignal {
-	iocb, resfd := r.iocb, resfdSignal{r.resfd, r.owned}
+	iocb, resfd := r.iocb, resfdSignal{r.resfd, r.ownResFd}
+	r.ownResFd = false
 	c.k.DoneLocked(&r.k)
 	if r.sync {
 		c.unlinkActiveLocked(r)
@@ -395,6 +415,7 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	data := i.Data
 	for {
 		a := c.k.Run(&r.k, c)
+		c.flushAIO()
 		if a == kick.None && r.iocb == nil {
 			break // completed
 		}
@@ -452,7 +473,16 @@ func (c *Context) Destroy() error {
 	// wg.Wait; a later one finds the Once done and only sends a token.
 	c.kickOnce.Do(func() {})
 	close(c.quit)
+	c.k.Mu.Lock()
+	q := c.aio
+	c.k.Mu.Unlock()
+	if q != nil && q != aioOff {
+		q.evfd.Close() // ends the reaper: nothing is in the kernel
+	}
 	c.wg.Wait()
+	if q != nil && q != aioOff {
+		linuxaio.Destroy(q.ctx) // after the reaper, which reads its ring
+	}
 	if c.poll != nil {
 		c.poll.Stop()
 	}

@@ -21,15 +21,30 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 	case pathNone:
 		return 0, false
 	case pathSync:
+		if r.viaAIO {
+			if res, done := c.fromKernel(r); done {
+				return res, false
+			}
+			return c.offload(r) // refused by the kernel
+		}
 		if r.hasWres {
 			r.hasWres = false
 			return r.wres, false
+		}
+		if r.attempts == 1 {
+			return c.toKernel(r)
 		}
 		return c.offload(r)
 	case pathReady:
 		return c.retryPoll(r)
 	case pathBlocking:
 		return c.retryBlocking(r)
+	}
+	if r.viaAIO {
+		if res, done := c.fromKernel(r); done {
+			return res, false
+		}
+		return c.offload(r) // refused by the kernel
 	}
 	if r.hasWres {
 		r.hasWres = false
@@ -42,6 +57,9 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 	}
 	switch r.path {
 	case pathDirect:
+		if r.attempts == 1 {
+			return c.toKernel(r)
+		}
 		return c.offload(r)
 	case pathPoll:
 		return c.retryStream(r)

@@ -105,6 +105,7 @@ func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
 			kick.Finish(a, &r.k.Note, c)
 		}
 		c.completeBatch(reqs[:done], results[:done])
+		c.flushAIO() // one io_submit for the O_DIRECT reads and writes of the batch
 		n += got
 		if err != nil {
 			return n, err
@@ -135,6 +136,8 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 				c.initRequest(r, -1)
 				r.k.Sync = true
 				r.k.Note.Init()
+				r.aioIndex = len(c.reqs) + len(c.syncAIO)
+				c.syncAIO = append(c.syncAIO, r)
 			} else {
 				c.freeSync = r.nextFree
 			}
@@ -179,7 +182,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	if i.Flags&core.FlagResFd != 0 {
 		r.resfd = i.ResFd
 	}
-	r.owned = false
+	r.ownFd, r.ownResFd, r.viaAIO, r.aioRefused = false, false, false, false
 	r.seekable = pl.seekable
 	r.nowait = pl.nowait
 	r.devino = pl.devino
