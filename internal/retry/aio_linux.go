@@ -66,8 +66,7 @@ func (c *Context) kernelQueueLocked() *aioQueue {
 			return nil
 		}
 		c.aio = q
-		c.wg.Add(1)
-		go c.aioReaper(q)
+		c.goLocked(func() { c.aioReaper(q) })
 	}
 	if c.aio == aioOff {
 		return nil
@@ -234,7 +233,6 @@ func (c *Context) kickHeld(r *request) bool {
 // in the Go poller, reads the ring, kicks each request with its result
 // and runs what it kicked, as an offload worker does.
 func (c *Context) aioReaper(q *aioQueue) {
-	defer c.wg.Done()
 	for {
 		n := q.reap()
 		if n == 0 {

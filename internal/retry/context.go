@@ -42,6 +42,7 @@ import (
 	"github.com/kaio-go/kaio/internal/invariants"
 	"github.com/kaio-go/kaio/internal/kick"
 	"github.com/kaio-go/kaio/internal/linuxaio"
+	"github.com/kaio-go/kaio/internal/lock"
 	"github.com/kaio-go/kaio/internal/poller"
 	"github.com/kaio-go/kaio/internal/waitq"
 	"golang.org/x/sys/unix"
@@ -76,10 +77,11 @@ type Context struct {
 	waiters  core.WaitList[waitFor] // reapers asleep in GetEvents, and free ones
 	stats    core.Stats
 	nowaitNo map[devIno]uint8 // files whose reads (1) / writes (2) refuse RWF_NOWAIT
-	idle     chan struct{}    // closed when dead and inflight reaches 0
 
-	offStarts int // offload workers started
-	poll      *poller.Poller
+	offStarts   int  // offload workers started
+	kickStarted bool // the kick worker was started (at the first Signal)
+	stopping    bool // Destroy found the context idle: the workers leave
+	poll        *poller.Poller
 	// aio is the Linux AIO queue (aio_linux.go), set up at the first
 	// O_DIRECT request or fsync: aioOff when Linux AIO is refused here
 	// or noAIO is set. syncAIO maps the aio_data of Do requests, past
@@ -89,17 +91,24 @@ type Context struct {
 	syncAIO []*request
 
 	// offq is the offload queue: a wait queue whose "wake" is a worker
-	// taking the first entry. offTok wakes workers.
-	offq     waitq.Queue
-	offTok   chan struct{}
-	kickTok  chan struct{}
-	kickOnce sync.Once // starts the kick worker at the first Signal
+	// taking the first entry.
+	offq waitq.Queue
+	// The hand-offs between the engine's goroutines, as lock.Notes (a
+	// wake-up is a token the next Sleep takes, as the channels of
+	// capacity one they were), so that the schedule explorer runs them:
+	// offNote wakes an offload worker (work is queued, or Destroy is
+	// done), kickNote the kick worker (a request went onto the run list,
+	// or Destroy is done), idleNote Destroy (the last request ended).
+	offNote, kickNote, idleNote lock.Note
+	// kickRunning mirrors kickStarted for Signal's fast path.
+	kickRunning atomic.Bool
 	// pollRuns is set while the poller goroutine runs wake callbacks: it
 	// will run the run list itself afterwards, so Signal need not wake a
 	// kick worker (see pollBatch for why no kick is lost).
 	pollRuns atomic.Bool
-	quit     chan struct{}
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // the goroutines the context started
+	// x is the schedule explorer's part (explore.go); nil in production.
+	x *Explorer
 }
 
 // New creates a context with room for nr completions.
@@ -115,11 +124,10 @@ func New(nr int, cfg Config) (*Context, error) {
 		nr:      nr,
 		workers: w,
 		noAIO:   cfg.NoLinuxAIO,
-		offTok:  make(chan struct{}, 1),
-		kickTok: make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		idle:    make(chan struct{}),
 	}
+	c.offNote.Init()
+	c.kickNote.Init()
+	c.idleNote.Init()
 	c.ring.Init(nr)
 	c.reqs = make([]request, nr)
 	for i := range c.reqs {
@@ -261,6 +269,9 @@ func (c *Context) finishLocked(r *request, res int64) resfdSignal {
 	}
 	iocb.Release(&r.claim)
 	r.iocb = nil
+	if c.x != nil {
+		c.x.Completed(r, res)
+	}
 	c.inflight--
 	c.stats.Completed++
 	if res == -int64(unix.ECANCELED) {
@@ -274,7 +285,7 @@ func (c *Context) finishLocked(r *request, res int64) resfdSignal {
 		c.free = r
 	}
 	if c.dead && c.inflight == 0 {
-		close(c.idle)
+		c.idleNote.Wakeup()
 	}
 	return resfd
 }
@@ -297,17 +308,45 @@ func (s resfdSignal) signal() {
 
 // Signal implements kick.Ops: a request went onto the run list.
 func (c *Context) Signal() {
-	if c.pollRuns.Load() {
+	if c.loadPollRuns() {
 		return
 	}
-	c.kickOnce.Do(func() {
-		c.wg.Add(1)
-		go c.kickWorker()
-	})
-	select {
-	case c.kickTok <- struct{}{}:
-	default:
+	if !c.kickRunning.Load() {
+		c.startKickWorker()
 	}
+	c.kickNote.Wakeup()
+}
+
+// startKickWorker starts the kick worker unless it runs or Destroy is
+// done: a waker's Signal may come after the request it kicked completed
+// and the context went idle (the kick protocol lets a waker touch the
+// context, not the request, once it unlocks).
+func (c *Context) startKickWorker() {
+	c.k.Mu.Lock()
+	if !c.kickStarted && !c.stopping {
+		c.kickStarted = true
+		c.kickRunning.Store(true)
+		c.goLocked(c.kickWorker)
+	}
+	c.k.Mu.Unlock()
+}
+
+// goLocked starts one of the context's goroutines, which Destroy waits
+// for. Hold k.Mu (Destroy sets stopping under it before it waits).
+func (c *Context) goLocked(f func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// stoppingNow reports whether Destroy has told the workers to leave.
+func (c *Context) stoppingNow() bool {
+	c.k.Mu.Lock()
+	s := c.stopping
+	c.k.Mu.Unlock()
+	return s
 }
 
 // pollBatch is the poller's batch hook. After its wake callbacks, the
@@ -317,12 +356,28 @@ func (c *Context) Signal() {
 // takes ctx_lock after the flag is cleared, finds it.
 func (c *Context) pollBatch(start bool) {
 	if start {
-		c.pollRuns.Store(true)
+		c.storePollRuns(true)
 		return
 	}
 	c.runAll()
-	c.pollRuns.Store(false)
+	c.storePollRuns(false)
 	c.runAll()
+}
+
+// loadPollRuns and storePollRuns are pollRuns' atomic operations, each a
+// point where the schedule explorer may switch goroutines.
+func (c *Context) loadPollRuns() bool {
+	if c.x != nil {
+		c.x.Yield("load pollRuns")
+	}
+	return c.pollRuns.Load()
+}
+
+func (c *Context) storePollRuns(v bool) {
+	if c.x != nil {
+		c.x.Yield(map[bool]string{true: "store pollRuns = true", false: "store pollRuns = false"}[v])
+	}
+	c.pollRuns.Store(v)
 }
 
 // runAll runs the run list until it is empty.
@@ -337,13 +392,12 @@ func (c *Context) runAll() {
 	}
 }
 
-// kickWorker is aio_kick_handler: it runs the run list.
+// kickWorker is aio_kick_handler: it runs the run list each time Signal
+// wakes it, until Destroy tells it to leave.
 func (c *Context) kickWorker() {
-	defer c.wg.Done()
 	for {
-		select {
-		case <-c.kickTok:
-		case <-c.quit:
+		c.kickNote.Sleep()
+		if c.stoppingNow() {
 			return
 		}
 		c.runAll()
@@ -412,6 +466,11 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	if err != nil {
 		return core.ErrEvent(i, err)
 	}
+	return c.doLoop(r, i)
+}
+
+// doLoop runs the sync request r for iocb i to its end on this goroutine.
+func (c *Context) doLoop(r *request, i *core.Iocb) core.Event {
 	data := i.Data
 	for {
 		a := c.k.Run(&r.k, c)
@@ -439,9 +498,6 @@ func (c *Context) Destroy() error {
 		return unix.EINVAL
 	}
 	c.dead = true
-	if c.inflight == 0 {
-		close(c.idle)
-	}
 	c.waiters.WakeAll()
 	// Cancel every request. Nothing joins the active list once dead is
 	// set, so one snapshot of it is all there is to cancel.
@@ -465,17 +521,21 @@ func (c *Context) Destroy() error {
 	for _, v := range todo {
 		kick.Finish(c.k.UnlinkAndKick(&v.r.k, v.gen), &v.r.k.Note, c)
 	}
-	<-c.idle
-	// A waker's Signal may still be under way, after its kick and after
-	// the request it kicked completed (the kick protocol lets a waker touch
-	// the context, not the request, once it unlocks). Wait for a Signal
-	// that is starting the kick worker, so that its wg.Add comes before
-	// wg.Wait; a later one finds the Once done and only sends a token.
-	c.kickOnce.Do(func() {})
-	close(c.quit)
 	c.k.Mu.Lock()
+	idle := c.inflight == 0
+	c.k.Mu.Unlock()
+	if !idle {
+		c.idleNote.Sleep() // the last completion wakes it
+	}
+	// The workers leave; a Signal still under way (after its kick and the
+	// completion of the request it kicked) finds stopping set and starts
+	// nothing.
+	c.k.Mu.Lock()
+	c.stopping = true
 	q := c.aio
 	c.k.Mu.Unlock()
+	c.kickNote.Wakeup()
+	c.offNote.Wakeup() // each worker that leaves wakes the next
 	if q != nil && q != aioOff {
 		q.evfd.Close() // ends the reaper: nothing is in the kernel
 	}
@@ -510,42 +570,26 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		return n, err
 	}
 	w := c.waiters.Get()
-	var tch <-chan time.Time
+	var deadline time.Time
 	if timeout > 0 {
-		tch = w.Arm(timeout)
+		deadline = time.Now().Add(timeout)
 	}
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
 	}
-	var err error
 	for {
 		w.For.need = minNr - n
-		c.waiters.Add(w)
-		c.k.Mu.Unlock()
-		expired := false
-		select {
-		case <-w.Woken():
-		case <-tch:
-			expired = true
-		case <-done:
-			expired = true
-			err = ctx.Err()
-		}
-		c.k.Mu.Lock()
-		c.waiters.Remove(w)
+		expired := c.waiters.Sleep(&c.k.Mu, w, deadline, done)
 		n += c.ring.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
 	}
-	if timeout > 0 {
-		w.Disarm()
-	}
 	c.waiters.Put(w)
 	dead := c.dead
 	c.k.Mu.Unlock()
-	return core.WaitResult(n, dead, err)
+	return core.WaitResult(n, dead, core.CtxErr(ctx))
 }
 
 // DropStaleClaim implements core.ClaimOwner.

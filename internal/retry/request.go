@@ -36,6 +36,7 @@ type request struct {
 	// Set at submit, read by whoever runs the request (the runner and the
 	// offload worker that holds it; hand-offs happen under ctx.k.Mu).
 	iocb    *core.Iocb
+	data    uint64 // iocb.Data
 	op      core.Op
 	path    path
 	rwflags int

@@ -87,31 +87,39 @@ func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
 				break
 			}
 		}
-		got, rerr := c.reserve(chunk[:ok], reqs[:ok], false)
+		got, rerr := c.submitChunk(chunk[:ok], plans[:ok], reqs[:ok], results[:ok])
 		if rerr != nil {
 			err = rerr
 		}
-		// First iterations, on this goroutine; those that finish are
-		// posted together below.
-		done := 0
-		for j := 0; j < got; j++ {
-			r := reqs[j]
-			r.setup(chunk[j], &plans[j])
-			res, fin, a := c.k.RunFirst(&r.k, c)
-			if fin {
-				reqs[done], results[done] = r, res
-				done++
-			}
-			kick.Finish(a, &r.k.Note, c)
-		}
-		c.completeBatch(reqs[:done], results[:done])
-		c.flushAIO() // one io_submit for the O_DIRECT reads and writes of the batch
 		n += got
 		if err != nil {
 			return n, err
 		}
 	}
 	return n, nil
+}
+
+// submitChunk takes iocbs, checked and planned (at most batchMax), runs
+// their first iterations on this goroutine, posts those that finished in
+// one critical section, and hands the O_DIRECT reads and writes of the
+// batch to the kernel in one io_submit. It returns how many it took and
+// why it stopped short (reserve's EINVAL or EAGAIN).
+func (c *Context) submitChunk(iocbs []*core.Iocb, plans []plan, reqs []*request, results []int64) (int, error) {
+	got, err := c.reserve(iocbs, reqs, false)
+	done := 0
+	for j := 0; j < got; j++ {
+		r := reqs[j]
+		r.setup(iocbs[j], &plans[j])
+		res, fin, a := c.k.RunFirst(&r.k, c)
+		if fin {
+			reqs[done], results[done] = r, res
+			done++
+		}
+		kick.Finish(a, &r.k.Note, c)
+	}
+	c.completeBatch(reqs[:done], results[:done])
+	c.flushAIO()
+	return got, err
 }
 
 // reserve takes a request and a ring slot (unless sync) for each iocb, in
@@ -173,6 +181,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 // running and not yet visible to wakers, so no lock is needed.
 func (r *request) setup(i *core.Iocb, pl *plan) {
 	r.op = i.Op
+	r.data = i.Data
 	r.path = pl.path
 	r.fd = i.Fd
 	r.rwflags = i.RWFlags &^ unix.RWF_NOWAIT
