@@ -41,10 +41,11 @@ func main() {
 		}
 	}
 	failed, err := kickrace.Main(kickrace.Config{
-		Protocol: *protocol,
-		Scenario: *scenario,
-		Verbose:  *verbose,
-		Options:  explore.Options{Preemptions: *preempt, MaxSchedules: *maxSched},
+		Protocol:       *protocol,
+		Scenario:       *scenario,
+		Verbose:        *verbose,
+		Options:        explore.Options{Preemptions: *preempt, MaxSchedules: *maxSched},
+		ScenarioBounds: !isSet(flag.CommandLine, "preemptions"),
 	}, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aio-race:", err)
