@@ -60,6 +60,10 @@ type Config struct {
 	// ScenarioBounds: the command line gave no preemption bound, so a
 	// scenario's own (Scenario.Preemptions) applies.
 	ScenarioBounds bool
+	// SVG, when not empty, is a file to draw the shortest failing schedule
+	// of each failure kind in (WriteSVGFile), one panel per kind in the
+	// order of the report. It is not written when no schedule fails.
+	SVG string
 }
 
 // Main explores cfg's scenarios under its protocol and writes the report
@@ -137,6 +141,9 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 	}
 	if !failed {
 		fmt.Fprintf(out, "no schedule failed\n")
+		if cfg.SVG != "" {
+			fmt.Fprintf(out, "nothing to draw: %s not written\n", cfg.SVG)
+		}
 		return false, nil
 	}
 	slices.Sort(kinds)
@@ -148,6 +155,16 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 		}
 		fmt.Fprintf(out, "\n%s\n  scenario %s, %d steps, %d preemptions: %s\n\n", title, fd.scenario, fd.f.Steps, fd.f.Preemptions, fd.f.Msg)
 		PrintTrace(out, fd.f)
+	}
+	if cfg.SVG != "" {
+		var panels []SVGPanel
+		for _, k := range kinds {
+			panels = append(panels, SVGPanel{Failure: shortest[k].f, Protocol: p.Name, Scenario: shortest[k].scenario})
+		}
+		if err := WriteSVGFile(cfg.SVG, panels); err != nil {
+			return true, fmt.Errorf("-svg %q: %w", cfg.SVG, err)
+		}
+		fmt.Fprintf(out, "\nthese schedules are drawn in %s\n", cfg.SVG)
 	}
 	return true, nil
 }
