@@ -44,6 +44,10 @@ func (r *Ring) Post(ev Event) {
 	r.count++
 }
 
+// Reserved is the number of slots taken: requests accepted and not yet
+// completed, plus events posted and not yet reaped.
+func (r *Ring) Reserved() int { return r.reserved }
+
 // Len is the number of events posted and not yet reaped.
 func (r *Ring) Len() int { return r.count }
 

@@ -177,7 +177,7 @@ func (c *Ctx[P]) Cancel(i *core.Iocb) error {
 		}
 		if attempt > 0 {
 			c.Mu.Unlock()
-			time.Sleep(time.Duration(attempt) * 10 * time.Microsecond)
+			c.Pause(time.Duration(attempt) * 10 * time.Microsecond)
 			c.Mu.Lock()
 		}
 	}
@@ -285,7 +285,7 @@ func (c *Ctx[P]) Destroy() error {
 			}
 		}
 		c.Mu.Unlock()
-		time.Sleep(pause)
+		c.Pause(pause)
 		pause = min(2*pause, 10*time.Millisecond)
 		c.Mu.Lock()
 		for _, r := range reask {

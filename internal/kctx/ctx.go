@@ -168,8 +168,10 @@ type Ctx[P any] struct {
 	K    Kernel[P]
 	reqs []Req[P] // the nr user requests; never reallocated
 	// Go starts the context's own goroutines (the eventfd reaper, blocking
-	// transfers); the schedule explorer supplies its own.
-	Go func(func())
+	// transfers), and Pause waits before a cancel is asked again
+	// (time.Sleep); the schedule explorer supplies its own.
+	Go    func(func())
+	Pause func(time.Duration)
 
 	// Mu guards everything below and every request's mutable fields.
 	Mu        lock.Mutex
@@ -200,6 +202,9 @@ func (c *Ctx[P]) Init(k Kernel[P], nr int, init func(r *Req[P])) {
 	c.K = k
 	if c.Go == nil {
 		c.Go = func(f func()) { go f() }
+	}
+	if c.Pause == nil {
+		c.Pause = time.Sleep
 	}
 	c.events.Init(nr)
 	c.reqs = make([]Req[P], nr)
@@ -634,6 +639,18 @@ func (c *Ctx[P]) InternalStartLocked() { c.pending++ }
 // InternalDoneLocked takes in the completion of an operation of the
 // engine's own. Hold Mu.
 func (c *Ctx[P]) InternalDoneLocked() { c.pending-- }
+
+// Counters are a context's bookkeeping, for the schedule explorer's checks.
+type Counters struct {
+	InFlight, Pending, Reserved, Unreaped int
+	Dead, Closed                          bool
+}
+
+// CountersStopped returns the counters without Mu, for the explorer
+// between steps, when every thread is stopped.
+func (c *Ctx[P]) CountersStopped() Counters {
+	return Counters{InFlight: c.inflight, Pending: c.pending, Reserved: c.events.Reserved(), Unreaped: c.events.Len(), Dead: c.dead, Closed: c.closed}
+}
 
 // ClosedLocked reports whether Close was called. Hold Mu.
 func (c *Ctx[P]) ClosedLocked() bool { return c.closed }
