@@ -124,7 +124,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 	c.k.Mu.Lock()
 	defer c.k.Mu.Unlock()
 	if c.dead {
-		return 0, unix.EINVAL
+		return 0, core.ErrDestroyed()
 	}
 	for j, i := range iocbs {
 		var r *request
@@ -140,7 +140,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 			}
 		} else {
 			if !c.ring.Reserve() {
-				return j, unix.EAGAIN
+				return j, c.ring.ErrFull()
 			}
 			r = c.free
 			c.free = r.nextFree
@@ -152,7 +152,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 				r.nextFree, c.free = c.free, r
 				c.ring.Release()
 			}
-			return j, unix.EINVAL // already in flight
+			return j, core.ErrInFlight()
 		}
 		c.inflight++
 		c.stats.Submitted++

@@ -1,0 +1,61 @@
+//go:build linux
+
+package kaio
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	"github.com/kaio-go/kaio/internal/core"
+	"golang.org/x/sys/unix"
+)
+
+// engineContext is an engine's context behind a kaio.Context. kaio's Iocb
+// and Event have the layout of the engines' (internal/core's), so the
+// calls below hand the caller's memory over as it is (convert_unsafe.go):
+// nothing is copied per I/O, and an Event's Obj is the caller's *Iocb.
+type engineContext struct{ be core.Backend }
+
+func (e engineContext) submit(iocbs []*Iocb) (int, error) {
+	n, err := e.be.Submit(coreIocbs(iocbs))
+	if err != nil && n < len(iocbs) {
+		return n, &SubmitError{Index: n, Iocb: iocbs[n], Err: core.Errno(err), cause: err}
+	}
+	return n, err
+}
+
+func (e engineContext) getEvents(ctx context.Context, minNr int, events []Event, timeout time.Duration) (int, error) {
+	return e.be.GetEvents(ctx, minNr, coreEvents(events), timeout)
+}
+
+func (e engineContext) cancel(i *Iocb) error { return e.be.Cancel(coreIocb(i)) }
+
+func (e engineContext) do(i *Iocb) Event { return fromCoreEvent(e.be.Do(coreIocb(i))) }
+
+func (e engineContext) stats() Stats { return Stats(e.be.Stats()) }
+
+func (e engineContext) destroy() error { return e.be.Destroy() }
+
+// registerBuffers hands bufs to an engine that registers buffers; the
+// others accept them and do nothing with them.
+func (e engineContext) registerBuffers(bufs [][]byte) error {
+	if r, ok := e.be.(core.BufferRegistrar); ok {
+		return r.RegisterBuffers(bufs)
+	}
+	return nil
+}
+
+func (e engineContext) unregisterBuffers() error {
+	if r, ok := e.be.(core.BufferRegistrar); ok {
+		return r.UnregisterBuffers()
+	}
+	return nil
+}
+
+// submitReason is what an engine's refusal says (core.Refusal), made when
+// SubmitError.Error asks.
+func submitReason(cause error) string { return core.Reason(cause) }
+
+// errnoName is e's name ("EINVAL").
+func errnoName(e syscall.Errno) string { return unix.ErrnoName(e) }
