@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package conformance is one suite that checks every semantic bullet of
 // DESIGN §2 against an engine given as a parameter. Every engine runs it
 // unchanged (the root package's conformance tests), as gVisor's pkg/aio

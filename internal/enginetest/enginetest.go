@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package enginetest holds the tests and benchmarks that the two kernel
 // engines, uring and native, share word for word: the same scenario, the
 // same assertions, run against each engine's Context from that engine's own
