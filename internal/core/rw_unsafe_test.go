@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,6 +52,21 @@ func TestRWvOffsetAbove4GiB(t *testing.T) {
 		iov[0].Base = &back[0]
 		if n, e := RWv(false, fd, iov, off, 0, raw); e != 0 || n != len(back) || !bytes.Equal(back, data) {
 			t.Fatalf("raw %v: preadv2 at %d: %d, %v, %q; want %q", raw, int64(off), n, e, back, data)
+		}
+	}
+}
+
+// TestPosLoHi: the halves as the kernel's pos_from_hilo joins them.
+func TestPosLoHi(t *testing.T) {
+	const bits = unsafe.Sizeof(uintptr(0)) * 8
+	for _, off := range []int64{0, 1, 1<<31 - 1, 1 << 31, 1<<32 + 5, 1<<62 + 3, -1} {
+		lo, hi := posLoHi(off)
+		got := int64(uint64(hi)<<(bits/2)<<(bits/2) | uint64(lo))
+		if got != off {
+			t.Errorf("posLoHi(%d) = %#x, %#x: joins to %d", off, lo, hi, got)
+		}
+		if bits == 64 && hi != 0 {
+			t.Errorf("posLoHi(%d) on 64-bit: pos_h %#x, want 0", off, hi)
 		}
 	}
 }
