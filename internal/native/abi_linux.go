@@ -4,12 +4,10 @@ package native
 // once with the kernel's field names; x/sys/unix has the syscall numbers but
 // not these layouts. abi_unsafe_test.go checks the offsets.
 
-// kiocb is struct iocb (64 bytes; little-endian field order of aio_key and
-// aio_rw_flags, as on amd64 and arm64).
+// kiocb is struct iocb (64 bytes).
 type kiocb struct {
-	aioData      uint64
-	aioKey       uint32 // the kernel writes KIOCB_KEY (0) here at submit
-	aioRWFlags   int32  // RWF_*
+	aioData uint64
+	keyRWFlags
 	aioLioOpcode uint16
 	aioReqprio   int16
 	aioFildes    uint32

@@ -11,11 +11,18 @@ import (
 
 // TestABILayout checks the kernel structures against aio_abi.h and fs/aio.c.
 func TestABILayout(t *testing.T) {
+	// aio_abi.h's PADDED(aio_key, aio_rw_flags) swaps them on big-endian
+	// machines; the byte order is read here, not from the build tags that
+	// choose the layout.
+	keyAt, flagsAt := uintptr(8), uintptr(12)
+	if one := uint16(1); *(*byte)(unsafe.Pointer(&one)) == 0 {
+		keyAt, flagsAt = 12, 8
+	}
 	enginetest.CheckLayout(t, []enginetest.Field{
 		{Name: "sizeof(struct iocb)", Got: unsafe.Sizeof(kiocb{}), Want: 64},
 		{Name: "aio_data", Got: unsafe.Offsetof(kiocb{}.aioData), Want: 0},
-		{Name: "aio_key", Got: unsafe.Offsetof(kiocb{}.aioKey), Want: 8},
-		{Name: "aio_rw_flags", Got: unsafe.Offsetof(kiocb{}.aioRWFlags), Want: 12},
+		{Name: "aio_key", Got: unsafe.Offsetof(kiocb{}.aioKey), Want: keyAt},
+		{Name: "aio_rw_flags", Got: unsafe.Offsetof(kiocb{}.aioRWFlags), Want: flagsAt},
 		{Name: "aio_lio_opcode", Got: unsafe.Offsetof(kiocb{}.aioLioOpcode), Want: 16},
 		{Name: "aio_reqprio", Got: unsafe.Offsetof(kiocb{}.aioReqprio), Want: 18},
 		{Name: "aio_fildes", Got: unsafe.Offsetof(kiocb{}.aioFildes), Want: 20},
