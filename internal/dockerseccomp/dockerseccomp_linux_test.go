@@ -2,6 +2,7 @@ package dockerseccomp
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -190,7 +191,9 @@ func TestInsideDockerProfile(t *testing.T) {
 	} else {
 		unix.Close(fd)
 	}
-	if _, err := unix.Socket(unix.AF_ALG, unix.SOCK_SEQPACKET, 0); !errors.Is(err, unix.EPERM) {
+	// On 386 socket(2) is socketcall(2), whose arguments live in memory
+	// that a seccomp filter cannot read: Docker's profile allows it whole.
+	if _, err := unix.Socket(unix.AF_ALG, unix.SOCK_SEQPACKET, 0); !errors.Is(err, unix.EPERM) && runtime.GOARCH != "386" {
 		t.Errorf("socket(AF_ALG): %v, want EPERM", err)
 	}
 	if e := rawErrno(unix.SYS_CLONE, unix.CLONE_NEWUSER|uintptr(unix.SIGCHLD)); e != unix.EPERM {
