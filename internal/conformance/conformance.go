@@ -62,13 +62,17 @@ func Run(t *testing.T, opts ...kaio.Option) {
 		t.Run(c.Name, func(t *testing.T) {
 			leaks := goleak.IgnoreCurrent()
 			e := &Env{Opts: opts, t: t}
-			c.F(t, e)
-			for _, ctx := range e.ctxs {
-				if err := ctx.Destroy(); err != nil && !errors.Is(err, unix.EINVAL) {
-					t.Errorf("Destroy: %v", err)
+			// Deferred, so that a case that skips (or fails) after Setup
+			// still destroys its contexts: t.Skip ends it with Goexit.
+			defer func() {
+				for _, ctx := range e.ctxs {
+					if err := ctx.Destroy(); err != nil && !errors.Is(err, unix.EINVAL) {
+						t.Errorf("Destroy: %v", err)
+					}
 				}
-			}
-			goleak.VerifyNone(t, leaks)
+				goleak.VerifyNone(t, leaks)
+			}()
+			c.F(t, e)
 		})
 	}
 }
