@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	seccompbpf "github.com/elastic/go-seccomp-bpf"
+	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,6 +41,9 @@ func Active() string { return active }
 func Supported() (bool, string) {
 	if !seccompbpf.Supported() {
 		return false, "the kernel does not support seccomp filters (CONFIG_SECCOMP_FILTER off?)"
+	}
+	if _, err := arch.GetInfo(""); err != nil {
+		return false, fmt.Sprintf("go-seccomp-bpf has no syscall table for %s (%v)", runtime.GOARCH, err)
 	}
 	return true, ""
 }
