@@ -67,7 +67,7 @@ func Named(name string) (*seccompbpf.Policy, error) {
 		}
 		return ErrnoPolicy(deny)
 	}
-	return nil, fmt.Errorf("unknown policy %q: want docker or errno:SYSCALL=ERRNO,...", name)
+	return nil, fmt.Errorf("unknown policy %q: want \"docker\" or \"errno:SYSCALL=ERRNO[,SYSCALL=ERRNO]\"", name)
 }
 
 // ErrnoPolicy allows every syscall but those in deny, which fail with

@@ -14,6 +14,7 @@
 package enginetest
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func ReapN(t testing.TB, c core.Backend, n int) []core.Event {
 	got := 0
 	deadline := time.Now().Add(10 * time.Second)
 	for got < n {
-		k, err := c.GetEvents(nil, 1, evs[got:], time.Until(deadline))
+		k, err := c.GetEvents(context.Background(), 1, evs[got:], time.Until(deadline))
 		if err != nil || k == 0 {
 			t.Fatalf("GetEvents after %d of %d: %d, %v", got, n, k, err)
 		}

@@ -81,11 +81,5 @@ func TestProbeUnderSeccomp(t *testing.T) {
 	})
 }
 
-func errnoOf(err error) unix.Errno {
-	var e unix.Errno
-	errors.As(err, &e)
-	return e
-}
-
 // probe is Probe for enginetest.ProbeUnderSeccomp.
 func probe() (bool, string, error) { st := Probe(); return st.Usable, st.Reason, st.Err }
