@@ -86,7 +86,7 @@ func lookFdFstat(fd, fl int, f *FdInfo) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return unix.EBADF
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: st.Dev, Ino: st.Ino, ResFd: f.ResFd}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: uint64(st.Dev), Ino: st.Ino, ResFd: f.ResFd} // Dev is 32-bit on mips
 	if f.Direct() {
 		f.MemAlign, f.OffAlign = 512, 512
 	}
