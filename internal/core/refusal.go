@@ -5,6 +5,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -80,46 +81,38 @@ func (r *Refusal) Error() string {
 	return s
 }
 
+// reasons are the words for each Why, a format for fmt.Sprintf with the
+// arguments A, B, Op(B) and uint64(A), picked by index.
+var reasons = [...]string{
+	WhyNilIocb:    "nil iocb",
+	WhyOp:         "unknown op %[1]d",
+	WhyFlags:      "unknown Flags %#[1]x (FlagResFd, 0x1, is the only flag)",
+	WhyRWFlags:    "unknown RWFlags %#[1]x",
+	WhyRWFlagsOp:  "RWFlags %#[1]x on %[3]v, which takes none",
+	WhyIovMax:     "%[1]d iovecs, more than UIO_MAXIOV (1024)",
+	WhyResFdBad:   "ResFd %[1]d not open",
+	WhyResFdKind:  "ResFd %[1]d is not an eventfd",
+	WhyFdBad:      "fd %[1]d not open",
+	WhyNotRead:    "fd %[1]d not open for reading",
+	WhyNotWrite:   "fd %[1]d not open for writing",
+	WhyOffset:     "negative offset %[1]d",
+	WhyDirectOff:  "O_DIRECT offset %[1]d not aligned to %[2]d bytes",
+	WhyDirectAddr: "O_DIRECT buffer address %#[4]x not aligned to %[2]d bytes",
+	WhyDirectLen:  "O_DIRECT buffer length %[1]d not a multiple of %[2]d bytes",
+	WhyRingFull:   "ring full (%[1]d in flight or unreaped)",
+	WhyInFlight:   "iocb already in flight",
+	WhyDestroyed:  "context destroyed",
+}
+
 func (r *Refusal) reason() string {
-	switch r.Why {
-	case WhyNilIocb:
-		return "nil iocb"
-	case WhyOp:
-		return fmt.Sprintf("unknown op %d", r.A)
-	case WhyFlags:
-		return fmt.Sprintf("unknown Flags %#x (FlagResFd, 0x1, is the only flag)", r.A)
-	case WhyRWFlags:
-		return fmt.Sprintf("unknown RWFlags %#x", r.A)
-	case WhyRWFlagsOp:
-		return fmt.Sprintf("RWFlags %#x on %v, which takes none", r.A, Op(r.B))
-	case WhyIovMax:
-		return fmt.Sprintf("%d iovecs, more than UIO_MAXIOV (%d)", r.A, IovMax)
-	case WhyResFdBad:
-		return fmt.Sprintf("ResFd %d not open", r.A)
-	case WhyResFdKind:
-		return fmt.Sprintf("ResFd %d is not an eventfd", r.A)
-	case WhyFdBad:
-		return fmt.Sprintf("fd %d not open", r.A)
-	case WhyNotRead:
-		return fmt.Sprintf("fd %d not open for reading", r.A)
-	case WhyNotWrite:
-		return fmt.Sprintf("fd %d not open for writing", r.A)
-	case WhyOffset:
-		return fmt.Sprintf("negative offset %d", r.A)
-	case WhyDirectOff:
-		return fmt.Sprintf("O_DIRECT offset %d not aligned to %d bytes", r.A, r.B)
-	case WhyDirectAddr:
-		return fmt.Sprintf("O_DIRECT buffer address %#x not aligned to %d bytes", uint64(r.A), r.B)
-	case WhyDirectLen:
-		return fmt.Sprintf("O_DIRECT buffer length %d not a multiple of %d bytes", r.A, r.B)
-	case WhyRingFull:
-		return fmt.Sprintf("ring full (%d in flight or unreaped)", r.A)
-	case WhyInFlight:
-		return "iocb already in flight"
-	case WhyDestroyed:
-		return "context destroyed"
+	if int(r.Why) >= len(reasons) || reasons[r.Why] == "" {
+		return r.Errno.Error() // WhyErrno
 	}
-	return r.Errno.Error()
+	f := reasons[r.Why]
+	if !strings.Contains(f, "%") {
+		return f
+	}
+	return fmt.Sprintf(f, r.A, r.B, Op(r.B), uint64(r.A))
 }
 
 // Unwrap returns the errno.
