@@ -8,9 +8,11 @@
 //   - retry: kaio's own, Linux 2.6's retry model in Go. A request is first
 //     attempted without blocking (preadv2/pwritev2 with RWF_NOWAIT on
 //     files, a non-blocking attempt on pipes, sockets and eventfds). What
-//     cannot finish waits on an epoll poller (readiness) or on a bounded
-//     pool of offload workers (cache misses, O_DIRECT, fsync); the wake-up
-//     kicks it onto the run list and it is retried. The kick path closes
+//     cannot finish waits on an epoll poller (readiness), on Linux AIO
+//     (O_DIRECT reads and writes, fsync: asynchronous in the kernel, as in
+//     Linux 2.6), or on a bounded pool of offload workers (cache misses,
+//     and O_DIRECT where Linux AIO is refused); the wake-up kicks it onto
+//     the run list and it is retried. The kick path closes
 //     the races of the July 2005 RFC "Races in aio call back path"
 //     (internal/kick; cmd/aio-race explores them).
 //   - uring: io_uring through raw syscalls and mapped rings.

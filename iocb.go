@@ -121,14 +121,16 @@ func (e Event) Err() error {
 	return syscall.Errno(-e.Res)
 }
 
-// Stats are a context's counters since Setup. Retries, Kicks and Offloaded
-// count the retry engine's machinery and stay 0 on uring and native.
+// Stats are a context's counters since Setup. Retries, Kicks, Offloaded
+// and LinuxAIO count the retry engine's machinery and stay 0 on uring and
+// native.
 type Stats struct {
 	Submitted uint64 // iocbs accepted by Submit, and by Do
 	Completed uint64 // events posted, cancelled ones included
 	Retries   uint64 // retry-method calls after a request's first attempt
 	Kicks     uint64 // wake-ups that queued a waiting request to run again
-	Offloaded uint64 // hand-offs of blocking work (uncached reads, O_DIRECT, fsync) to worker goroutines
+	Offloaded uint64 // hand-offs of blocking work (uncached reads; O_DIRECT and fsync without Linux AIO) to worker goroutines
+	LinuxAIO  uint64 // hand-offs of O_DIRECT reads and writes and fsyncs to Linux AIO
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
 }

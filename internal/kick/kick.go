@@ -27,8 +27,9 @@
 //  4. A request is on the run list at most once, is never on it while a wait
 //     is linked or while it runs, and is never kicked or queued once done.
 //  5. A retry returns "wait" only when exactly one future kick is owed: it
-//     linked a wait entry (whose wake will kick) or handed the request to an
-//     offload worker (whose completion will kick).
+//     linked a wait entry (whose wake will kick), handed the request to an
+//     offload worker (whose completion will kick), or handed it to the
+//     kernel (HandOff: Linux AIO, whose completion will kick).
 package kick
 
 import (
@@ -83,10 +84,11 @@ type Req struct {
 	// dropped Ctx.Mu can tell the request was reused.
 	gen uint64
 	// owed: a future kick is owed (a wait entry is linked, or an offload
-	// worker holds the request). Cleared by that kick.
+	// worker or the kernel holds the request). Cleared by that kick.
 	owed bool
 	// busy: an offload worker is inside a blocking syscall for the
-	// request; it cannot be cancelled until the worker kicks it.
+	// request, or the kernel has it (HandOff); it cannot be cancelled
+	// until that kick.
 	busy bool
 	// kicked is the kernel's KIF_KICKED: another iteration is needed.
 	kicked bool
@@ -214,7 +216,8 @@ func (c *Ctx) Wake(q *waitq.Queue, r *Req) Action {
 }
 
 // Kick kicks r from a source that holds no queue lock: an offload worker
-// whose syscall finished. The worker's hold on r ends here.
+// whose syscall finished, or the reaper of a request handed to the kernel.
+// The worker's (the kernel's) hold on r ends here.
 func (c *Ctx) Kick(r *Req) Action {
 	c.Mu.Lock()
 	if invariants.Enabled {
@@ -293,6 +296,26 @@ func (c *Ctx) TakeOffloadLocked(q *waitq.Queue, r *Req) {
 	q.RemoveLocked(&r.Wait)
 	r.busy = true
 	c.Mu.Unlock()
+}
+
+// HandOff hands r, running its retry, to a completer outside the protocol
+// that will Kick it exactly once when it is done (Linux AIO: the kernel
+// has the request's own iocb, and its completion kicks). It is an offload
+// worker's TakeOffloadLocked without a queue: the kick is owed and r is
+// busy, not cancellable, until then. It fails when r was cancelled: the
+// retry must then return -ECANCELED instead of waiting, as with LinkWait.
+func (c *Ctx) HandOff(r *Req) bool {
+	c.Mu.Lock()
+	ok := !r.cancelled
+	if ok {
+		if invariants.Enabled {
+			invariants.Check(r.running && !r.owed && !r.done && r.Wait.Queue() == nil, "hand-off of a request that is not running")
+		}
+		r.owed = true
+		r.busy = true
+	}
+	c.Mu.Unlock()
+	return ok
 }
 
 // Begin starts an iteration (the first half of aio_run_iocb): KICKED off,

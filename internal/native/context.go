@@ -49,7 +49,7 @@ func New(nr int) (*Context, error) {
 		return nil, err
 	}
 	c := &Context{nr: nr, ctx: ctx, evfd: evfd}
-	c.mapped = c.ring.mapRing(hdr)
+	c.mapped = c.ring.Map(hdr)
 	c.Init(c, nr, func(r *req) { r.P.k = new(kiocb) })
 	return c, nil
 }
@@ -75,10 +75,10 @@ func (c *Context) Prep(r *req, seekable bool) (bool, int64) {
 // PrepNext implements kctx.Kernel: a stream's poll iocb, again (its kiocb
 // stays pinned from the first prep until the request is done).
 func (c *Context) PrepNext(r *req) {
-	*r.P.k = kiocb{aioData: r.Tag, aioFildes: uint32(r.Fd), aioLioOpcode: cmdPoll, aioFlags: iocbFlagResFd, aioResfd: uint32(c.evfd)}
-	r.P.k.aioBuf = unix.POLLIN
+	*r.P.k = kiocb{Data: r.Tag, Fildes: uint32(r.Fd), LioOpcode: cmdPoll, Flags: iocbFlagResFd, Resfd: uint32(c.evfd)}
+	r.P.k.Buf = unix.POLLIN
 	if r.Iocb.Op.Writes() {
-		r.P.k.aioBuf = unix.POLLOUT
+		r.P.k.Buf = unix.POLLOUT
 	}
 }
 

@@ -32,7 +32,7 @@ func Probe() Status {
 		return Status{Reason: "eventfd: " + err.Error(), Err: err}
 	}
 	defer unix.Close(efd)
-	k := &kiocb{aioLioOpcode: cmdPoll, aioFildes: uint32(efd), aioBuf: unix.POLLIN}
+	k := &kiocb{LioOpcode: cmdPoll, Fildes: uint32(efd), Buf: unix.POLLIN}
 	ptr := [1]uintptr{kiocbAddr(k)}
 	if _, e := ioSubmit(ctx, ptr[:]); e != 0 {
 		switch f := readFacts(); {

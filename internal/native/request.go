@@ -28,51 +28,51 @@ type req = kctx.Req[request]
 func prep(r *req, evfd int) {
 	i, p := r.Iocb, &r.P
 	k := p.k
-	*k = kiocb{aioData: r.Tag, aioFildes: uint32(r.Fd), aioFlags: iocbFlagResFd, aioResfd: uint32(evfd)}
+	*k = kiocb{Data: r.Tag, Fildes: uint32(r.Fd), Flags: iocbFlagResFd, Resfd: uint32(evfd)}
 	p.pin.Pin(k)
 	switch {
 	case r.Stream:
-		k.aioLioOpcode = cmdPoll
-		k.aioBuf = unix.POLLIN
+		k.LioOpcode = cmdPoll
+		k.Buf = unix.POLLIN
 		if i.Op.Writes() {
-			k.aioBuf = unix.POLLOUT
+			k.Buf = unix.POLLOUT
 		}
 		return
 	case i.Op == core.OpPoll:
-		k.aioLioOpcode = cmdPoll
-		k.aioBuf = uint64(i.Events)
+		k.LioOpcode = cmdPoll
+		k.Buf = uint64(i.Events)
 		return
 	case i.Op == core.OpFSync:
-		k.aioLioOpcode = cmdFSync
+		k.LioOpcode = cmdFSync
 		return
 	case i.Op == core.OpFDSync:
-		k.aioLioOpcode = cmdFDSync
+		k.LioOpcode = cmdFDSync
 		return
 	}
-	k.aioRWFlags = int32(i.RWFlags)
-	k.aioOffset = i.Offset
+	k.RWFlags = int32(i.RWFlags)
+	k.Offset = i.Offset
 	switch i.Op {
 	case core.OpPRead, core.OpPWrite:
-		k.aioLioOpcode = cmdPRead
+		k.LioOpcode = cmdPRead
 		if i.Op == core.OpPWrite {
-			k.aioLioOpcode = cmdPWrite
+			k.LioOpcode = cmdPWrite
 		}
 		if len(i.Buf) > 0 {
 			p.pin.Pin(&i.Buf[0])
-			k.aioBuf = bufPtr(i.Buf)
+			k.Buf = bufPtr(i.Buf)
 		}
-		k.aioNbytes = uint64(len(i.Buf))
+		k.Nbytes = uint64(len(i.Buf))
 	case core.OpPReadv, core.OpPWritev:
-		k.aioLioOpcode = cmdPReadv
+		k.LioOpcode = cmdPReadv
 		if i.Op == core.OpPWritev {
-			k.aioLioOpcode = cmdPWritev
+			k.LioOpcode = cmdPWritev
 		}
 		iov := p.buildIov(i, 0, true)
 		if len(iov) > 0 {
 			p.pin.Pin(&iov[0])
-			k.aioBuf = iovPtr(iov)
+			k.Buf = iovPtr(iov)
 		}
-		k.aioNbytes = uint64(len(iov))
+		k.Nbytes = uint64(len(iov))
 	}
 }
 

@@ -48,21 +48,21 @@ func (c *Context) WakeKernel() {
 // read in user space). Hold Ctx.Mu.
 func (c *Context) DrainLocked() {
 	if c.mapped {
-		h := c.ring.loadHead()
-		t := c.ring.loadTail()
-		nr := uint32(len(c.ring.events))
+		h := c.ring.LoadHead()
+		t := c.ring.LoadTail()
+		nr := uint32(len(c.ring.Events))
 		for h != t {
 			if h >= nr || t >= nr {
 				panic("kaio: inconsistent aio_ring head/tail")
 			}
-			ev := c.ring.events[h]
+			ev := c.ring.Events[h]
 			h++
 			if h == nr {
 				h = 0
 			}
-			c.ring.storeHead(h) // before the event is handled: a transfer may poll again
-			c.completed(ev.data, ev.res)
-			t = c.ring.loadTail()
+			c.ring.StoreHead(h) // before the event is handled: a transfer may poll again
+			c.completed(ev.Data, ev.Res)
+			t = c.ring.LoadTail()
 		}
 		return
 	}
@@ -72,7 +72,7 @@ func (c *Context) DrainLocked() {
 			continue
 		}
 		for _, ev := range c.scratch[:n] {
-			c.completed(ev.data, ev.res)
+			c.completed(ev.Data, ev.Res)
 		}
 		if n < len(c.scratch) {
 			return

@@ -154,23 +154,33 @@ func (p *Poller) loop() {
 		if n <= 0 {
 			continue
 		}
-		if p.batch != nil {
-			p.batch(true)
-		}
+		var qs [len(events)]*waitq.Queue
+		var masks [len(events)]uint32
+		k := 0
+		p.mu.Lock()
 		for i := 0; i < n; i++ {
-			ev := &events[i]
-			p.mu.Lock()
-			r := p.regs[ev.Fd]
-			p.mu.Unlock()
-			if r == nil {
-				continue // closed since; its events are stale
+			if r := p.regs[events[i].Fd]; r != nil { // else closed since: stale
+				qs[k], masks[k] = &r.Q, events[i].Events
+				k++
 			}
-			// An error or hang-up wakes every waiter: a read sees EOF, a
-			// write the error.
-			r.Q.Wake(ev.Events, unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP)
 		}
-		if p.batch != nil {
-			p.batch(false)
-		}
+		p.mu.Unlock()
+		Deliver(p.batch, qs[:k], masks[:k])
+	}
+}
+
+// Deliver is what the poller goroutine does with a batch of readiness
+// events: batch(true), the wake callbacks of each queue with its events,
+// batch(false). An error or hang-up wakes every waiter: a read sees EOF, a
+// write the error. The schedule explorer runs it in place of epoll.
+func Deliver(batch func(start bool), qs []*waitq.Queue, masks []uint32) {
+	if batch != nil {
+		batch(true)
+	}
+	for i, q := range qs {
+		q.Wake(masks[i], unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP)
+	}
+	if batch != nil {
+		batch(false)
 	}
 }

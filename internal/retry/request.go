@@ -3,8 +3,11 @@
 package retry
 
 import (
+	"runtime"
+
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/kick"
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"github.com/kaio-go/kaio/internal/poller"
 	"github.com/kaio-go/kaio/internal/waitq"
 	"golang.org/x/sys/unix"
@@ -16,10 +19,10 @@ type path uint8
 const (
 	pathNone     path = iota // NOOP
 	pathInline               // regular file, buffered: RWF_NOWAIT inline, offload on EAGAIN
-	pathDirect               // O_DIRECT: offload workers only
+	pathDirect               // O_DIRECT: Linux AIO, else offload workers
 	pathPoll                 // pipe, socket, eventfd, tty: non-blocking attempt, poller wait
 	pathBlocking             // an fd that can't be polled nor done without blocking: offload
-	pathSync                 // fsync, fdatasync: offload
+	pathSync                 // fsync, fdatasync: Linux AIO, else offload
 	pathReady                // OPPOLL: poll(2), then the poller
 )
 
@@ -35,6 +38,7 @@ type request struct {
 	// Set at submit, read by whoever runs the request (the runner and the
 	// offload worker that holds it; hand-offs happen under ctx.k.Mu).
 	iocb    *core.Iocb
+	data    uint64 // iocb.Data
 	op      core.Op
 	path    path
 	rwflags int
@@ -46,7 +50,8 @@ type request struct {
 	// eventfd it signals: the kernel's file references in a kiocb.
 	fd       int
 	resfd    int
-	owned    bool
+	ownFd    bool
+	ownResFd bool
 	seekable bool // pass the offset; else -1 (file position)
 	nowait   bool // try RWF_NOWAIT (cleared after EOPNOTSUPP)
 	userWait bool // the user asked for RWF_NOWAIT: EAGAIN is a result
@@ -78,6 +83,19 @@ type request struct {
 	// reg is the poller registration of fd, made at the first wait on
 	// the poller.
 	reg *poller.Reg
+
+	// Linux AIO (aio_linux.go): the request's own iocb, made at its
+	// first use, and the pins of the memory the kernel uses; its index
+	// in the aio_data of its completions; the queue of iocbs waiting for
+	// the submitter's flush (guarded by ctx.k.Mu). viaAIO: the result
+	// to take in is the kernel's; aioRefused: the kernel refused the
+	// iocb, and the offload workers do it.
+	kio        *linuxaio.Iocb
+	pin        runtime.Pinner
+	aioIndex   int
+	nextAIO    *request
+	viaAIO     bool
+	aioRefused bool
 
 	// result, for sync requests: written by Complete on the Do goroutine.
 	result int64

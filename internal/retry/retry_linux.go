@@ -17,19 +17,37 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 		c.k.Mu.Unlock()
 	}
 	r.attempts++
+	if c.x != nil {
+		return c.x.Retry(r)
+	}
 	switch r.path {
 	case pathNone:
 		return 0, false
 	case pathSync:
+		if r.viaAIO {
+			if res, done := c.fromKernel(r); done {
+				return res, false
+			}
+			return c.offload(r) // refused by the kernel
+		}
 		if r.hasWres {
 			r.hasWres = false
 			return r.wres, false
+		}
+		if r.attempts == 1 {
+			return c.toKernel(r)
 		}
 		return c.offload(r)
 	case pathReady:
 		return c.retryPoll(r)
 	case pathBlocking:
 		return c.retryBlocking(r)
+	}
+	if r.viaAIO {
+		if res, done := c.fromKernel(r); done {
+			return res, false
+		}
+		return c.offload(r) // refused by the kernel
 	}
 	if r.hasWres {
 		r.hasWres = false
@@ -42,6 +60,9 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 	}
 	switch r.path {
 	case pathDirect:
+		if r.attempts == 1 {
+			return c.toKernel(r)
+		}
 		return c.offload(r)
 	case pathPoll:
 		return c.retryStream(r)
@@ -303,28 +324,23 @@ func (c *Context) offload(r *request) (int64, bool) {
 	// (plus a Do) never has more blocking calls than that to make at once.
 	if c.offStarts < c.workers && c.offStarts < c.nr+1 {
 		c.offStarts++
-		c.wg.Add(1)
-		go c.offloadWorker()
+		c.goLocked(c.offloadWorker)
 	}
 	c.k.Mu.Unlock()
 	if !c.k.LinkWait(&r.k, &c.offq, 0) {
 		return -int64(unix.ECANCELED), false
 	}
-	select {
-	case c.offTok <- struct{}{}:
-	default: // a token is pending: a worker will look at the queue
-	}
+	c.offNote.Wakeup() // if a token is pending, a worker will look at the queue
 	return 0, true
 }
 
 // offloadWorker takes requests off the offload queue, does their blocking
 // syscall, and kicks them (its completion is the wake).
 func (c *Context) offloadWorker() {
-	defer c.wg.Done()
 	for {
-		select {
-		case <-c.offTok:
-		case <-c.quit:
+		c.offNote.Sleep()
+		if c.stoppingNow() {
+			c.offNote.Wakeup() // the next worker leaves too
 			return
 		}
 		for {
@@ -339,12 +355,9 @@ func (c *Context) offloadWorker() {
 			more := c.offq.FirstLocked() != nil
 			c.offq.Mu.Unlock()
 			if more { // pass the baton: another worker may start on the rest
-				select {
-				case c.offTok <- struct{}{}:
-				default:
-				}
+				c.offNote.Wakeup()
 			}
-			r.wres = r.blocking()
+			r.wres = c.blocking(r)
 			r.hasWres = true
 			note := &r.k.Note
 			if a := c.k.Kick(&r.k); a == kick.Queued {
@@ -359,8 +372,12 @@ func (c *Context) offloadWorker() {
 	}
 }
 
-// blocking is the syscall an offload worker makes for r.
-func (r *request) blocking() int64 {
+// blocking is the syscall an offload worker makes for r (the explorer's
+// script under the schedule explorer).
+func (c *Context) blocking(r *request) int64 {
+	if c.x != nil {
+		return c.x.Blocking(r)
+	}
 	for {
 		var n int
 		var e unix.Errno

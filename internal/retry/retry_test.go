@@ -62,7 +62,7 @@ func file(t *testing.T, size int, flag int) *os.File {
 // is queued.
 func TestOffloadWorkersBounded(t *testing.T) {
 	const workers = 3
-	c := newCtx(t, 64, Config{Workers: workers})
+	c := newCtx(t, 64, Config{Workers: workers, NoLinuxAIO: true}) // fsyncs to the workers
 	f := file(t, 1<<20, 0)
 	var iocbs []*core.Iocb
 	for i := 0; i < 64; i++ {
