@@ -103,6 +103,9 @@ type Req struct {
 	// done: completed; no further kick, queue or run may touch it.
 	done bool
 	next *Req // run list link
+	// kicks counts the kicks that set kicked, this incarnation's and the
+	// earlier ones' (the explorer checks that none comes after done).
+	kicks uint64
 }
 
 // Ctx is the protocol's part of a context: ctx_lock and the run list.
@@ -113,6 +116,16 @@ type Ctx struct {
 	// guarded by Mu:
 	runHead, runTail *Req
 	kicks            uint64 // kicks that set kicked (Stats)
+	// Broken replaces parts of the protocol with broken variants, for
+	// the schedule explorer's sabotage tests. Nil in production; set
+	// before first use.
+	Broken *Broken
+}
+
+// Broken holds broken variants of the protocol's steps (see Ctx.Broken).
+type Broken struct {
+	Wake    func(c *Ctx, q *waitq.Queue, r *Req) Action
+	EndWait func(c *Ctx, r *Req) Action
 }
 
 // KicksLocked returns the number of effective kicks. Hold Mu.
@@ -121,14 +134,14 @@ func (c *Ctx) KicksLocked() uint64 { return c.kicks }
 // Snapshot is a request's protocol state, for the schedule explorer's
 // checks (internal/explore) and tests.
 type Snapshot struct {
-	Gen                                                          uint64
+	Gen, Kicks                                                   uint64
 	Linked, Owed, Busy, Kicked, Cancelled, Running, Queued, Done bool
 }
 
 // SnapshotLocked returns r's state. Hold Mu (or be the explorer between
 // steps, when every goroutine of the protocol is stopped).
 func (r *Req) SnapshotLocked() Snapshot {
-	return Snapshot{Gen: r.gen, Linked: r.Wait.Queue() != nil, Owed: r.owed, Busy: r.busy, Kicked: r.kicked,
+	return Snapshot{Gen: r.gen, Kicks: r.kicks, Linked: r.Wait.Queue() != nil, Owed: r.owed, Busy: r.busy, Kicked: r.kicked,
 		Cancelled: r.cancelled, Running: r.running, Queued: r.queued, Done: r.done}
 }
 
@@ -192,6 +205,7 @@ func (c *Ctx) kickLocked(r *Req) Action {
 	}
 	r.kicked = true
 	c.kicks++
+	r.kicks++
 	if r.running || r.queued {
 		return None
 	}
@@ -206,6 +220,9 @@ func (c *Ctx) kickLocked(r *Req) Action {
 // it runs with q.Mu held and kicks r. After it returns, the waker must not
 // touch r: use Finish with the returned action.
 func (c *Ctx) Wake(q *waitq.Queue, r *Req) Action {
+	if c.Broken != nil && c.Broken.Wake != nil {
+		return c.Broken.Wake(c, q, r)
+	}
 	c.Mu.Lock()
 	if invariants.Enabled {
 		invariants.Check(r.Wait.Queue() == q, "wake of a wait entry not linked on the waking queue")
@@ -338,6 +355,9 @@ func (c *Ctx) Begin(r *Req) (cancelled bool) {
 // if r was kicked (by itself or by a waker during the retry) it goes back on
 // the run list, or, for a sync request, the caller runs it again.
 func (c *Ctx) EndWait(r *Req) (again Action) {
+	if c.Broken != nil && c.Broken.EndWait != nil {
+		return c.Broken.EndWait(c, r)
+	}
 	c.Mu.Lock()
 	if !r.owed {
 		r.kicked = true

@@ -363,6 +363,9 @@ func (c *Context) pollBatch(start bool) {
 	}
 	c.runAll()
 	c.storePollRuns(false)
+	if c.sabotaged(func(s *Sabotage) bool { return s.NoSecondLook }) {
+		return
+	}
 	c.runAll()
 }
 
@@ -521,6 +524,9 @@ func (c *Context) Destroy() error {
 	}
 	c.k.Mu.Unlock()
 	for _, v := range todo {
+		if c.sabotaged(func(s *Sabotage) bool { return s.DestroySkipsUnlink }) {
+			break
+		}
 		kick.Finish(c.k.UnlinkAndKick(&v.r.k, v.gen), &v.r.k.Note, c)
 	}
 	c.k.Mu.Lock()

@@ -38,6 +38,29 @@ type Explorer struct {
 	Completed func(r *Request, res int64)
 	// Workers is how many offload worker threads the scenario runs.
 	Workers int
+	// Broken and Sabotage break the protocol or the engine on purpose,
+	// for the sabotage tests: each of the explorer's scenarios must catch
+	// one of these.
+	Broken   *kick.Broken
+	Sabotage Sabotage
+}
+
+// Sabotage names broken variants of the engine's own loops.
+type Sabotage struct {
+	// NoSecondLook: the poller goroutine does not run the run list again
+	// after it clears pollRuns (a Signal it made skip is lost).
+	NoSecondLook bool
+	// DestroySkipsUnlink: Destroy marks requests cancelled but does not
+	// take them off their wait queues.
+	DestroySkipsUnlink bool
+	// WorkerDropsKick: an offload worker whose kick queued a request
+	// neither runs it nor wakes the kick worker.
+	WorkerDropsKick bool
+}
+
+// sabotaged reports whether the explorer broke the engine's loop f.
+func (c *Context) sabotaged(f func(*Sabotage) bool) bool {
+	return c.x != nil && f(&c.x.Sabotage)
 }
 
 // Request is a request, as the explorer sees it.
@@ -55,6 +78,7 @@ func (r *request) KickReq() *kick.Req { return &r.k }
 func NewExplored(nr int, x *Explorer) *Context {
 	c, _ := New(nr, Config{Workers: max(x.Workers, 1), NoLinuxAIO: true})
 	c.x = x
+	c.k.Broken = x.Broken
 	c.k.Mu.SetSched(x.Sched)
 	c.offq.Mu.SetSched(x.Sched)
 	for _, n := range []*lock.Note{&c.offNote, &c.kickNote, &c.idleNote} {
@@ -129,3 +153,12 @@ func (c *Context) Unwait(r *Request) { c.k.Unlink(&r.k) }
 // request waits on the offload queue, a worker makes the syscall and
 // kicks it).
 func (c *Context) Offload(r *Request) (int64, bool) { return c.offload(r) }
+
+// StatsStopped is Stats for the explorer between steps, when every thread
+// is stopped (Stats itself would take ctx_lock, a scheduling point).
+func (c *Context) StatsStopped() core.Stats {
+	s := c.stats
+	s.Kicks = c.k.KicksLocked()
+	s.InFlight = c.inflight
+	return s
+}

@@ -364,7 +364,9 @@ func (c *Context) offloadWorker() {
 				// Run what was kicked here rather than hand it to a
 				// kick worker: the retry that consumes the result
 				// does not block, and a hand-off costs more than it.
-				c.runAll()
+				if !c.sabotaged(func(s *Sabotage) bool { return s.WorkerDropsKick }) {
+					c.runAll()
+				}
 			} else {
 				kick.Finish(a, note, c)
 			}
