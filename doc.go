@@ -26,7 +26,8 @@
 //
 // A context never holds more than nrEvents requests in flight or completed
 // and not yet reaped: the next Submit fails with EAGAIN. Submit takes iocbs
-// in order, stops at the first it refuses and says why (EAGAIN, EBADF,
+// in order, stops at the first it refuses and says why: a *SubmitError
+// names the iocb and the reason, and matches the errno (EAGAIN, EBADF,
 // EINVAL); nothing is half submitted. Every accepted iocb yields exactly one
 // Event: its result, a negative errno, or -ECANCELED. Buffers belong to the
 // context from Submit until their event is reaped.
@@ -62,4 +63,11 @@
 //     cannot wait on ttys at all (see its package doc).
 //   - Closing an fd does not end requests on it: a waiting request keeps
 //     its own reference to the file, as the kernel's kiocb does.
+//
+// # Platforms
+//
+// The engines are Linux's (64- and 32-bit, little- and big-endian). The
+// package builds on the other platforms Go supports too (all but Plan 9,
+// which has no errnos); there, Probe says for each engine why it is not
+// usable, and Setup returns a *SetupError that wraps errors.ErrUnsupported.
 package kaio

@@ -2,8 +2,8 @@ package kaio
 
 import (
 	"fmt"
-
-	"golang.org/x/sys/unix"
+	"strconv"
+	"syscall"
 )
 
 // SetupError is why Setup refused to create a context: the errno, and in
@@ -32,9 +32,36 @@ func (e *SetupError) Unwrap() error { return e.Err }
 func setupError(nr int, eng Engine, reason string, err error) *SetupError {
 	if reason == "" {
 		reason = err.Error()
-		if e, ok := err.(unix.Errno); ok && unix.ErrnoName(e) != "" {
-			reason += " (" + unix.ErrnoName(e) + ")"
+		if e, ok := err.(syscall.Errno); ok && errnoName(e) != "" {
+			reason += " (" + errnoName(e) + ")"
 		}
 	}
 	return &SetupError{NrEvents: nr, Engine: eng, Reason: reason, Err: err}
 }
+
+// SubmitError is why Submit refused an iocb: which one, the errno, and in
+// words what decided it ("O_DIRECT buffer address 0xc000123001 not aligned
+// to 512 bytes", "fd 7 not open for reading", "ring full (64 in flight or
+// unreaped)"). errors.Is(err, unix.EINVAL) and the like hold for the
+// errno. The words are made when Error is called, not when Submit refuses.
+type SubmitError struct {
+	// Index is the refused iocb's position in Submit's arguments: Submit
+	// accepted the Index iocbs before it and returned Index.
+	Index int
+	// Iocb is the refused iocb, Submit's argument at Index (nil if that
+	// was nil).
+	Iocb *Iocb
+	// Err is the errno: EAGAIN (ring full), EBADF (fd not open, or not
+	// for that direction), EINVAL (everything else Submit checks).
+	Err error
+
+	cause error // the engine's refusal, which has the words
+}
+
+// Error reads "kaio: Submit: iocbs[3] refused: negative offset -1 (EINVAL)".
+func (e *SubmitError) Error() string {
+	return "kaio: Submit: iocbs[" + strconv.Itoa(e.Index) + "] refused: " + submitReason(e.cause)
+}
+
+// Unwrap returns the errno.
+func (e *SubmitError) Unwrap() error { return e.Err }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kaio
 
 import (
@@ -72,5 +74,50 @@ func usableOrSkip(t *testing.T, e Engine) {
 		if s.Engine == e && !s.Usable {
 			t.Skipf("engine %v is not usable here: %s", e, s.Reason)
 		}
+	}
+}
+
+// TestSubmitErrorCost: a refusal costs one allocation, the SubmitError,
+// whose words are not made until Error is called; an accepted iocb costs
+// none. (A caller that submits until the ring is full meets EAGAIN often.)
+func TestSubmitErrorCost(t *testing.T) {
+	for _, e := range []Engine{EngineRetry, EngineURing, EngineNative} {
+		t.Run(e.String(), func(t *testing.T) {
+			usableOrSkip(t, e)
+			c, err := Setup(1, WithEngine(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Destroy()
+			io, extra := &Iocb{Op: OpNoop}, &Iocb{Op: OpNoop}
+			evs := make([]Event, 1)
+			cycle := func() {
+				if n, err := c.Submit(io); n != 1 || err != nil {
+					t.Fatalf("Submit: %d, %v", n, err)
+				}
+				if n, err := c.GetEvents(1, evs, -1); n != 1 || err != nil {
+					t.Fatalf("GetEvents: %d, %v", n, err)
+				}
+			}
+			cycle()
+			if a := testing.AllocsPerRun(100, cycle); a != 0 {
+				t.Errorf("a NOOP submitted and reaped: %v allocations, want 0", a)
+			}
+			if n, err := c.Submit(io); n != 1 || err != nil {
+				t.Fatalf("Submit: %d, %v", n, err)
+			}
+			var last error
+			refused := func() {
+				if _, last = c.Submit(extra); !errors.Is(last, unix.EAGAIN) {
+					t.Fatalf("Submit into a full ring: %v", last)
+				}
+			}
+			if a := testing.AllocsPerRun(100, refused); a != 1 {
+				t.Errorf("a refusal: %v allocations, want 1 (the SubmitError)", a)
+			}
+			if got, want := last.Error(), "kaio: Submit: iocbs[0] refused: ring full (1 in flight or unreaped) (EAGAIN)"; got != want {
+				t.Errorf("%q, want %q", got, want)
+			}
+		})
 	}
 }

@@ -334,3 +334,13 @@ func TestAioMaxNrExhausted(t *testing.T) {
 	t.Logf("Setup on native: %v", err)
 	conformance.Run(t, kaio.WithEngine(kaio.EngineRetry))
 }
+
+// TestRetryWithoutPreadv2: where preadv2 and pwritev2 do not exist (ENOSYS:
+// Linux before 4.6, Debian 12's qemu-user), the retry engine reads and
+// writes with preadv, pwritev, readv and writev, waiting in a worker or
+// on the poller where RWF_NOWAIT would have said EAGAIN: the whole suite
+// passes, with both syscalls refused by a seccomp filter in a child.
+func TestRetryWithoutPreadv2(t *testing.T) {
+	out := dockerseccomp.RunTests(t, "errno:preadv2=ENOSYS,pwritev2=ENOSYS", "^TestConformanceRetry$")
+	dockerseccomp.Expect(t, out, map[string]string{"TestConformanceRetry": "PASS"})
+}

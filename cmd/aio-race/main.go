@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command aio-race replays the kick-path races of the July 2005 LKML RFC
 // "Races in aio call back path": it runs every schedule of each scenario
 // (internal/explore/kickrace) under a protocol of the kick path and checks

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command fsx is the file system exerciser of xfstests (ltp/fsx.c) with
 // its I/O optionally through kaio: the same flags, op stream, output and
 // exit codes as the C tool; -A sends reads and writes through a kaio

@@ -10,14 +10,11 @@ package cmdtest
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // childEnv marks the test binary started as the command; fsizeEnv carries
@@ -36,17 +33,7 @@ func Main(command func()) {
 	if os.Getenv(childEnv) != "1" {
 		return
 	}
-	if s := os.Getenv(fsizeEnv); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err == nil {
-			err = unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: n, Max: n})
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "cmdtest: RLIMIT_FSIZE:", err)
-			os.Exit(2)
-		}
-	}
-	unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	setLimits()
 	command()
 	os.Exit(0)
 }
@@ -86,25 +73,13 @@ func Run(t testing.TB, o Options, args ...string) Result {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			r.Signal = ws.Signal()
 		}
+	case errors.Is(err, syscall.ENOEXEC):
+		// A test binary of another architecture run by an emulator (go
+		// test -exec qemu-aarch64-static) cannot exec itself unless the
+		// emulator is registered with binfmt_misc.
+		t.Skipf("the test binary cannot run itself as a child here (%v): an emulator without binfmt_misc?", err)
 	default:
 		t.Fatal(err)
 	}
 	return r
-}
-
-// Tmpfs mounts a tmpfs of size bytes on a new temporary directory,
-// unmounted when the test ends, or skips the test where mounting is not
-// permitted (not root, no CAP_SYS_ADMIN).
-func Tmpfs(t testing.TB, size int) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Skipf("cannot mount a %d-byte tmpfs here (%v): the case needs a small file system", size, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package conformance
 
 import (
@@ -56,7 +58,7 @@ var deliverCases = []Case{
 					cur.Store(nil)
 					took <- struct{}{}
 				case !errors.Is(err, unix.EINVAL):
-					cancelErr.Store(fmt.Errorf("Cancel of a waiting pipe read: %v", err))
+					cancelErr.Store(fmt.Errorf("cancel of a waiting pipe read: %v", err))
 					cur.Store(nil)
 					took <- struct{}{}
 				}

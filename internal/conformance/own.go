@@ -1,3 +1,5 @@
+//go:build linux
+
 package conformance
 
 import (
@@ -65,6 +67,7 @@ var ownCases = []Case{
 		}
 	}},
 	{"Own/ResFdAfterReused", func(t *testing.T, e *Env) {
+		eventfdsAgree(t)
 		c := e.Setup(4)
 		rp, w := pipe(t)
 		efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 // Claim marks an iocb as in flight on one context. Engines embed a Claim in

@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import "golang.org/x/sys/unix"
@@ -101,10 +103,10 @@ func (e Event) Err() error {
 }
 
 // ErrEvent is the event of an iocb refused before it started (by Do, which
-// answers with an event, not an error): Res is -err, which must be a
-// unix.Errno; Data and Obj are i's, unless i is nil.
+// answers with an event, not an error): Res is the negative errno of err
+// (a unix.Errno or a *Refusal); Data and Obj are i's, unless i is nil.
 func ErrEvent(i *Iocb, err error) Event {
-	ev := Event{Res: -int64(err.(unix.Errno))}
+	ev := Event{Res: -int64(Errno(err))}
 	if i != nil {
 		ev.Data, ev.Obj = i.Data, i
 	}

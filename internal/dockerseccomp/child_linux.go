@@ -155,6 +155,6 @@ func Expect(t *testing.T, out string, want map[string]string) {
 		}
 	}
 	if t.Failed() {
-		t.Log(fmt.Sprintf("child output:\n%s", out))
+		t.Logf("child output:\n%s", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	seccompbpf "github.com/elastic/go-seccomp-bpf"
+	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,6 +42,9 @@ func Supported() (bool, string) {
 	if !seccompbpf.Supported() {
 		return false, "the kernel does not support seccomp filters (CONFIG_SECCOMP_FILTER off?)"
 	}
+	if _, err := arch.GetInfo(""); err != nil {
+		return false, fmt.Sprintf("go-seccomp-bpf has no syscall table for %s (%v)", runtime.GOARCH, err)
+	}
 	return true, ""
 }
 
@@ -63,7 +67,7 @@ func Named(name string) (*seccompbpf.Policy, error) {
 		}
 		return ErrnoPolicy(deny)
 	}
-	return nil, fmt.Errorf("unknown policy %q: want docker or errno:SYSCALL=ERRNO,...", name)
+	return nil, fmt.Errorf("unknown policy %q: want \"docker\" or \"errno:SYSCALL=ERRNO[,SYSCALL=ERRNO]\"", name)
 }
 
 // ErrnoPolicy allows every syscall but those in deny, which fail with

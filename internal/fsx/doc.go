@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package fsx is the file system exerciser of xfstests (ltp/fsx.c) in Go,
 // with its reads and writes optionally sent through a kaio context.
 //

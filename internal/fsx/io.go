@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -119,7 +121,7 @@ func (p *kaioPath) rw1(op kaio.Op, fd int, buf []byte, off int64, flags int) (in
 		p.iocb.Op, p.iocb.Fd, p.iocb.Buf = op, fd, buf[done:]
 		p.iocb.Offset, p.iocb.RWFlags = off+int64(done), flags
 		if _, err := p.ctx.Submit(&p.iocb); err != nil {
-			return -1, fmt.Errorf("kaio submit: %w", err)
+			return -1, err // a *kaio.SubmitError: "kaio: Submit: iocbs[0] refused: ..."
 		}
 		n, err := p.ctx.GetEvents(1, p.events[:], aioTimeout)
 		if err != nil {

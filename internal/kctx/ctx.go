@@ -1,3 +1,5 @@
+//go:build linux
+
 package kctx
 
 import (
@@ -371,7 +373,7 @@ func (c *Ctx[P]) take(iocbs []*core.Iocb, plans []plan, sync bool) (b *batch[P],
 	defer c.unlockAndWake()
 	b = c.getBatchLocked()
 	if c.dead {
-		return b, 0, unix.EINVAL
+		return b, 0, core.ErrDestroyed()
 	}
 	for j, i := range iocbs {
 		var r *Req[P]
@@ -379,7 +381,7 @@ func (c *Ctx[P]) take(iocbs []*core.Iocb, plans []plan, sync bool) (b *batch[P],
 			r = c.getSyncLocked()
 		} else {
 			if !c.events.Reserve() {
-				return b, got, unix.EAGAIN
+				return b, got, c.events.ErrFull()
 			}
 			r = c.free
 		}
@@ -389,7 +391,7 @@ func (c *Ctx[P]) take(iocbs []*core.Iocb, plans []plan, sync bool) (b *batch[P],
 			} else {
 				c.events.Release()
 			}
-			return b, got, unix.EINVAL // already in flight
+			return b, got, core.ErrInFlight()
 		}
 		if !sync {
 			c.free = r.next

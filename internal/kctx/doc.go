@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kctx is the user-space half of a kernel AIO context, shared by
 // the uring and native engines: the request table and the iocbs' claims,
 // the user ring of exactly nrEvents slots, the goroutines that wait for

@@ -33,10 +33,11 @@
 package kick
 
 import (
+	"syscall" // for ECANCELED: x/sys/unix does not build on Windows, where aio-race runs too
+
 	"github.com/kaio-go/kaio/internal/invariants"
 	"github.com/kaio-go/kaio/internal/lock"
 	"github.com/kaio-go/kaio/internal/waitq"
-	"golang.org/x/sys/unix"
 )
 
 // Ops are the engine's parts of a run: the retry method, completion, and
@@ -381,7 +382,7 @@ func (c *Ctx) EndWait(r *Req) (again Action) {
 // sync caller must run again; None: r completed or waits).
 func (c *Ctx) Run(r *Req, ops Ops) Action {
 	if c.Begin(r) {
-		ops.Complete(r, -int64(unix.ECANCELED))
+		ops.Complete(r, -int64(syscall.ECANCELED))
 		return None
 	}
 	res, wait := ops.Retry(r)

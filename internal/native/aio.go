@@ -1,3 +1,5 @@
+//go:build linux
+
 package native
 
 import "github.com/kaio-go/kaio/internal/linuxaio"

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package native is kaio's Linux AIO engine: io_setup, io_submit,
 // io_cancel, io_getevents and io_destroy through golang.org/x/sys/unix, with
 // completions reaped from the kernel's aio_ring in user space whenever its

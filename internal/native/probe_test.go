@@ -1,3 +1,5 @@
+//go:build linux
+
 package native
 
 import (
@@ -57,6 +59,9 @@ func TestSetupReason(t *testing.T) {
 
 // TestSetupReasonReal: a context bigger than fs.aio-max-nr, for real.
 func TestSetupReasonReal(t *testing.T) {
+	if st := Probe(); !st.Usable {
+		t.Skipf("Linux AIO is not usable here: %s", st.Reason)
+	}
 	max, ok := procinfo.SysctlInt("fs.aio-max-nr")
 	if !ok || max > 1<<24 {
 		t.Skipf("fs.aio-max-nr is %d (ok %v): too large to exceed cheaply", max, ok)

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package retry is kaio's own engine: Linux 2.6's retry-based AIO rebuilt
 // in Go, with the kick-path races of the 2005 RFC closed (internal/kick).
 //

@@ -1,3 +1,5 @@
+//go:build linux
+
 package retry
 
 import (
@@ -133,7 +135,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 	c.k.Mu.Lock()
 	defer c.k.Mu.Unlock()
 	if c.dead {
-		return 0, unix.EINVAL
+		return 0, core.ErrDestroyed()
 	}
 	for j, i := range iocbs {
 		var r *request
@@ -151,7 +153,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 			}
 		} else {
 			if !c.ring.Reserve() {
-				return j, unix.EAGAIN
+				return j, c.ring.ErrFull()
 			}
 			r = c.free
 			c.free = r.nextFree
@@ -163,7 +165,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 				r.nextFree, c.free = c.free, r
 				c.ring.Release()
 			}
-			return j, unix.EINVAL // already in flight
+			return j, core.ErrInFlight()
 		}
 		c.inflight++
 		c.stats.Submitted++

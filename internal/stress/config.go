@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package stress is the engine of cmd/aio-stress: the classic aio-stress
 // (xfstests ltp/aio-stress.c, version 0.21) rebuilt on kaio. It keeps the
 // classic's flags, stages, output lines and random offsets, fixes the

@@ -1,3 +1,5 @@
+//go:build linux
+
 package stress
 
 import (
@@ -41,7 +43,7 @@ func spaceWarnings(cfg *Config, stages uint) []string {
 			if unix.Geteuid() == 0 {
 				avail = sfs.Bfree
 			}
-			n = &fsNeed{free: int64(avail) * sfs.Bsize}
+			n = &fsNeed{free: int64(avail) * int64(sfs.Bsize)} // Bsize is int32 or uint32 on some architectures
 			byFS[sfs.Fsid] = n
 			order = append(order, sfs.Fsid)
 		}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package stress
 
 import (
@@ -370,10 +372,23 @@ func (t *thread) runBuilt(iocbs []*kaio.Iocb) error {
 				continue
 			}
 			t.g.out.printf("ret was %d and now is %d\n", n, errnoRet(err))
+			t.submitWhy(err)
 			return err
 		}
 		t.g.out.printf("ret %d (%s) on io_submit\n", errnoRet(err), strerror(err))
+		t.submitWhy(err)
 		return err
+	}
+}
+
+// submitWhy follows the classic's line about a refused io_submit, which
+// has only the errno, with kaio's, which says which iocb and why ("kaio:
+// Submit: iocbs[0] refused: O_DIRECT buffer address 0x... not aligned to
+// 4096 bytes (EINVAL)").
+func (t *thread) submitWhy(err error) {
+	var se *kaio.SubmitError
+	if errors.As(err, &se) {
+		t.g.out.printf("%v\n", se)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package sysctltest lets a test set a machine-wide sysctl for its own
 // duration (kernel.io_uring_disabled=2, say) and puts it back afterwards,
 // even when the test fails or the run is interrupted.

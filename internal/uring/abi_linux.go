@@ -81,6 +81,15 @@ type getEventsArg struct {
 	ts          uint64
 }
 
+// kernelTimespec is struct __kernel_timespec, which getEventsArg.ts points
+// at: 64-bit seconds and nanoseconds on every architecture. (x/sys's
+// Timespec is the C library's, 32-bit fields on 386 and arm, where the
+// kernel would read a timeout of centuries.)
+type kernelTimespec struct {
+	sec  int64
+	nsec int64
+}
+
 // probeOp is struct io_uring_probe_op.
 type probeOp struct {
 	op    uint8

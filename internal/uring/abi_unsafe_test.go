@@ -1,3 +1,5 @@
+//go:build linux
+
 package uring
 
 import (
@@ -44,6 +46,8 @@ func TestABILayout(t *testing.T) {
 		{Name: "getevents_arg.sigmask_sz", Got: unsafe.Offsetof(getEventsArg{}.sigmaskSz), Want: 8},
 		{Name: "getevents_arg.min_wait_usec", Got: unsafe.Offsetof(getEventsArg{}.minWaitUsec), Want: 12},
 		{Name: "getevents_arg.ts", Got: unsafe.Offsetof(getEventsArg{}.ts), Want: 16},
+		{Name: "sizeof(__kernel_timespec)", Got: unsafe.Sizeof(kernelTimespec{}), Want: 16},
+		{Name: "__kernel_timespec.tv_nsec", Got: unsafe.Offsetof(kernelTimespec{}.nsec), Want: 8},
 		{Name: "sizeof(io_uring_probe)", Got: unsafe.Sizeof(probeHdr{}), Want: 16},
 		{Name: "sizeof(io_uring_probe_op)", Got: unsafe.Sizeof(probeOp{}), Want: 8},
 		{Name: "probe_op.flags", Got: unsafe.Offsetof(probeOp{}.flags), Want: 2},

@@ -1,3 +1,5 @@
+//go:build linux
+
 package uring
 
 import (
@@ -40,7 +42,7 @@ type Context struct {
 	// reads them through a pointer the syscall gets as an integer: a
 	// goroutine stack may move, the heap does not.
 	kwArg getEventsArg
-	kwTs  unix.Timespec
+	kwTs  kernelTimespec
 }
 
 var _ kctx.Kernel[request] = (*Context)(nil)

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package uring is kaio's io_uring engine: the kernel does the I/O, through
 // raw io_uring_setup/io_uring_enter/io_uring_register syscalls and rings
 // mapped into the process (no cgo, no liburing).

@@ -1,7 +1,10 @@
+//go:build linux
+
 package uring
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -90,7 +93,7 @@ func TestRegisteredBuffersIO(t *testing.T) {
 		}
 		runtime.GC()
 		evs := make([]core.Event, 1)
-		if n, err := c.GetEvents(nil, 1, evs, -1); n != 1 || evs[0].Res != int64(len(i.Buf)) {
+		if n, err := c.GetEvents(context.Background(), 1, evs, -1); n != 1 || evs[0].Res != int64(len(i.Buf)) {
 			t.Fatalf("GetEvents: %d %v %+v", n, err, evs)
 		}
 	}

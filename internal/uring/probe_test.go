@@ -1,3 +1,5 @@
+//go:build linux
+
 package uring
 
 import (
@@ -77,12 +79,6 @@ func TestProbeUnderSeccomp(t *testing.T) {
 		{Policy: "errno:io_uring_enter=EPERM", Expect: "EPERM:io_uring_enter refused by a seccomp filter"},
 		{Policy: "errno:io_uring_register=ENOSYS", Expect: "ENOSYS:io_uring_register refused by a seccomp filter"},
 	})
-}
-
-func errnoOf(err error) unix.Errno {
-	var e unix.Errno
-	errors.As(err, &e)
-	return e
 }
 
 // probe is Probe for enginetest.ProbeUnderSeccomp.

@@ -1,6 +1,9 @@
+//go:build linux
+
 package uring
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -38,7 +41,7 @@ func TestTimeoutWithoutExtArg(t *testing.T) {
 	c.Submit([]*core.Iocb{{Op: core.OpPRead, Fd: r, Buf: make([]byte, 1)}})
 	start := time.Now()
 	evs := make([]core.Event, 1)
-	if n, err := c.GetEvents(nil, 1, evs, 30*time.Millisecond); n != 0 || err != nil {
+	if n, err := c.GetEvents(context.Background(), 1, evs, 30*time.Millisecond); n != 0 || err != nil {
 		t.Fatalf("GetEvents with nothing ready: %d, %v", n, err)
 	}
 	if d := time.Since(start); d < 25*time.Millisecond {
@@ -48,7 +51,7 @@ func TestTimeoutWithoutExtArg(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		unix.Write(w, []byte{1})
 	}()
-	if n, err := c.GetEvents(nil, 1, evs, 5*time.Second); n != 1 || err != nil || evs[0].Res != 1 {
+	if n, err := c.GetEvents(context.Background(), 1, evs, 5*time.Second); n != 1 || err != nil || evs[0].Res != 1 {
 		t.Fatalf("GetEvents: %d, %v, %+v", n, err, evs[0])
 	}
 }

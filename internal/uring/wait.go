@@ -1,3 +1,5 @@
+//go:build linux
+
 package uring
 
 import (
@@ -21,7 +23,7 @@ func (c *Context) SleepInKernel(deadline time.Time) bool {
 	if c.extArg || deadline.IsZero() {
 		flags := uint32(enterGetEvents)
 		if !deadline.IsZero() {
-			c.kwTs = unix.NsecToTimespec(int64(d))
+			c.kwTs = kernelTimespec{sec: int64(d / time.Second), nsec: int64(d % time.Second)}
 			c.kwArg = getEventsArg{}
 			c.kwArg.setTimeout(&c.kwTs)
 			arg = &c.kwArg

@@ -1,6 +1,9 @@
+//go:build linux
+
 package kickrace
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/kaio-go/kaio/internal/core"
@@ -152,7 +155,7 @@ func (s *engineSys) Reap() bool {
 	evs := make([]core.Event, want)
 	got := 0
 	for got < want {
-		n, err := s.c.GetEvents(nil, want-got, evs[got:], -1)
+		n, err := s.c.GetEvents(context.Background(), want-got, evs[got:], -1)
 		got += n
 		if err != nil {
 			break

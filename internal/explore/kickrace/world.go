@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kickrace holds the scenarios of the kick-path races of the July
 // 2005 RFC "Races in aio call back path" and the protocols they are run
 // against: kaio's (internal/kick, the code the retry engine runs), the
