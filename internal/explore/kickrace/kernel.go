@@ -234,7 +234,9 @@ func (m *Model) find(tag uint64) int {
 
 // AskLaterLocked queues an ASYNC_CANCEL, answered by the kernel's cancel
 // thread. Hold Mu.
-func (m *Model) AskLaterLocked(tag, target uint64) { m.cancels = append(m.cancels, kcancel{tag, target}) }
+func (m *Model) AskLaterLocked(tag, target uint64) {
+	m.cancels = append(m.cancels, kcancel{tag, target})
+}
 
 // TakeLocked moves the posted completions out. Hold Mu.
 func (m *Model) TakeLocked() []kcqe {

@@ -52,20 +52,24 @@ func jobs(name, scenario string) ([]job, string, error) {
 	default:
 		return nil, "", fmt.Errorf("unknown protocol %q (%s)", name, ProtocolNames())
 	}
-	if engine {
-		for _, s := range Scenarios {
-			if scenario != "all" && scenario != s.Name {
-				continue
-			}
-			known = true
-			if !s.RunsOn(p) {
-				if scenario != "all" {
-					return nil, "", fmt.Errorf("scenario %q runs on kaio's engine only (-protocol kaio)", s.Name)
-				}
-				continue
-			}
-			js = append(js, job{s.Name, s.Doc, s.Preemptions, s.Setup(p)})
+	for _, s := range Scenarios {
+		if scenario != "all" && scenario != s.Name {
+			continue
 		}
+		known = true
+		if !engine {
+			if scenario == "all" {
+				break
+			}
+			return nil, "", fmt.Errorf("scenario %q explores the kick path (-protocol rc3, kaio or 2.6.14)", s.Name)
+		}
+		if !s.RunsOn(p) {
+			if scenario != "all" {
+				return nil, "", fmt.Errorf("scenario %q runs on kaio's engine only (-protocol kaio)", s.Name)
+			}
+			continue
+		}
+		js = append(js, job{s.Name, s.Doc, s.Preemptions, s.Setup(p)})
 	}
 	for _, s := range KernelScenarios {
 		if scenario != "all" && scenario != s.Name {
