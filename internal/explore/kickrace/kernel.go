@@ -183,6 +183,7 @@ func (m *Model) HandedLocked(i int, tag uint64) {
 	m.state[i] = kQueued
 	m.tag[i] = tag
 	m.issues[i]++
+	m.X.Note(fmt.Sprintf("(request %d is in the kernel)", i))
 }
 
 // post appends a completion and wakes the kernel waiter. Hold Mu.
@@ -194,6 +195,12 @@ func (m *Model) postLocked(e kcqe) {
 // CancelNowLocked is io_cancel, answered at once: Cancelled (and the
 // request's completion posted with -ECANCELED), NotFound or Busy. Hold Mu.
 func (m *Model) CancelNowLocked(target uint64) int {
+	a := m.cancelNowLocked(target)
+	m.X.Note("→ " + [...]string{answerCancelled: "cancelled", answerNotFound: "not found", answerBusy: "busy"}[a])
+	return a
+}
+
+func (m *Model) cancelNowLocked(target uint64) int {
 	i := m.find(target)
 	if i < 0 {
 		return answerNotFound
