@@ -37,14 +37,14 @@ import (
 type Kind uint8
 
 const (
-	KindStart  Kind = iota // the thread has not run yet
-	KindLock               // lock.Mutex.Lock
-	KindUnlock             // lock.Mutex.Unlock
-	KindSleep              // lock.Note.Sleep
-	KindWakeup             // lock.Note.Wakeup
-	KindYield              // an explicit yield point (Run.Yield)
-	KindWait               // Run.WaitUntil
-	KindBackoff            // Run.Backoff
+	KindStart   Kind = iota // the thread has not run yet
+	KindLock                // lock.Mutex.Lock
+	KindUnlock              // lock.Mutex.Unlock
+	KindSleep               // lock.Note.Sleep
+	KindWakeup              // lock.Note.Wakeup
+	KindYield               // an explicit yield point (Run.Yield)
+	KindWait                // Run.WaitUntil
+	KindBackoff             // Run.Backoff
 )
 
 // Step is one step of a schedule: the thread that ran and the operation it

@@ -3,6 +3,7 @@
 package kickrace
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -167,7 +168,7 @@ func (s *kctxSys) Reap(n int) int {
 	evs := make([]core.Event, n)
 	got := 0
 	for got < n {
-		k, err := s.c.GetEvents(nil, n-got, evs[got:], -1)
+		k, err := s.c.GetEvents(context.Background(), n-got, evs[got:], -1)
 		got += k
 		if err != nil {
 			break
