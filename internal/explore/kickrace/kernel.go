@@ -287,18 +287,9 @@ func (m *Model) life(i int, k KernelKind) {
 	switch k {
 	case IO:
 		m.X.WaitUntil("an I/O handed over", queued)
-		m.Mu.Lock()
-		if m.state[i] == kQueued {
-			m.state[i] = kRunning
-		}
-		m.Mu.Unlock()
+		m.move(i, kQueued, kRunning, nil)
 		m.X.Yield("the device works")
-		m.Mu.Lock()
-		if m.state[i] == kRunning {
-			m.state[i] = kDone
-			m.postLocked(kcqe{tag: m.tag[i], res: 4096})
-		}
-		m.Mu.Unlock()
+		m.move(i, kRunning, kDone, &kcqe{tag: m.tag[i], res: 4096})
 	case Stream:
 		m.X.WaitUntil("a read handed over", queued)
 		m.Mu.Lock()
@@ -315,19 +306,25 @@ func (m *Model) life(i int, k KernelKind) {
 		// Once: a wake-up that finds no data, and the retry that
 		// re-arms the poll; a cancel in between does not find it.
 		m.X.WaitUntil("a poll waiting", func() bool { return queued() && !m.transit[i] && (k != Stream || m.issues[i] > 1) })
-		m.Mu.Lock()
-		if m.state[i] == kQueued {
-			m.state[i] = kTransit
-			m.transit[i] = true
-		}
-		m.Mu.Unlock()
+		m.transit[i] = m.move(i, kQueued, kTransit, nil)
 		m.X.Yield("task work: the poll's retry")
-		m.Mu.Lock()
-		if m.state[i] == kTransit {
-			m.state[i] = kQueued
-		}
-		m.Mu.Unlock()
+		m.move(i, kTransit, kQueued, nil)
 	}
+}
+
+// move moves request i from state from to state to, posting e if not nil,
+// unless a cancel moved it first; it reports whether it did.
+func (m *Model) move(i int, from, to kstate, e *kcqe) bool {
+	m.Mu.Lock()
+	defer m.Mu.Unlock()
+	if m.state[i] != from {
+		return false
+	}
+	m.state[i] = to
+	if e != nil {
+		m.postLocked(*e)
+	}
+	return true
 }
 
 // answerCancels is io_uring answering ASYNC_CANCELs, each in its turn.
