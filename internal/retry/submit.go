@@ -109,9 +109,11 @@ func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
 func (c *Context) submitChunk(iocbs []*core.Iocb, plans []plan, reqs []*request, results []int64) (int, error) {
 	got, err := c.reserve(iocbs, reqs, false)
 	done := 0
+	aio := false // a request of the batch may have queued for io_submit
 	for j := 0; j < got; j++ {
 		r := reqs[j]
 		r.setup(iocbs[j], &plans[j])
+		aio = aio || plans[j].path == pathDirect || plans[j].path == pathSync
 		res, fin, a := c.k.RunFirst(&r.k, c)
 		if fin {
 			reqs[done], results[done] = r, res
@@ -120,7 +122,9 @@ func (c *Context) submitChunk(iocbs []*core.Iocb, plans []plan, reqs []*request,
 		kick.Finish(a, &r.k.Note, c)
 	}
 	c.completeBatch(reqs[:done], results[:done])
-	c.flushAIO()
+	if aio { // only a first iteration of these goes to Linux AIO (toKernel)
+		c.flushAIO()
+	}
 	return got, err
 }
 
