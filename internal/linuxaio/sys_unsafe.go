@@ -69,6 +69,9 @@ func Addr(k *Iocb) uintptr { return uintptr(unsafe.Pointer(k)) }
 // BufPtr is the address of b's first byte, for Iocb.Buf.
 func BufPtr(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
+// IovBase is the address of the buffer of v, for Iocb.Buf.
+func IovBase(v *unix.Iovec) uint64 { return uint64(uintptr(unsafe.Pointer(v.Base))) }
+
 // IovPtr is the address of an iovec array, for Iocb.Buf.
 func IovPtr(v []unix.Iovec) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(v)))) }
 

@@ -72,10 +72,21 @@ func TestDirectGoesToLinuxAIO(t *testing.T) {
 		if ev := reapN(t, c, 1)[0]; ev.Res != int64(len(r)) || !bytes.Equal(r, w) {
 			t.Fatalf("O_DIRECT readv: %+v, data equal %v", ev, bytes.Equal(r, w))
 		}
+		// Do: a sync request, whose iocb is its own, and whose kick
+		// wakes the Do goroutine rather than the run list.
+		d := aligned(4096)
+		if ev := c.Do(&core.Iocb{Op: core.OpPRead, Fd: fd, Buf: d, Offset: 4096}); ev.Res != 4096 || !bytes.Equal(d, w[4096:8192]) {
+			t.Fatalf("O_DIRECT Do read: %+v, data equal %v", ev, bytes.Equal(d, w[4096:8192]))
+		}
 		s := c.Stats()
-		want := uint64(n + 2)
+		want := uint64(n + 3)
 		if noAIO && (s.LinuxAIO != 0 || s.Offloaded < want) || !noAIO && (s.LinuxAIO != want || s.Offloaded != 0) {
 			t.Fatalf("NoLinuxAIO %v: %d requests, stats %+v", noAIO, want, s)
+		}
+		// One retry per request through Linux AIO: the iteration that
+		// takes in the kernel's result (counted by the reaper's batch).
+		if !noAIO && s.Retries != want {
+			t.Fatalf("%d requests through Linux AIO, Stats.Retries %d, want %d", want, s.Retries, want)
 		}
 	}
 }

@@ -43,7 +43,6 @@ import (
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/invariants"
 	"github.com/kaio-go/kaio/internal/kick"
-	"github.com/kaio-go/kaio/internal/linuxaio"
 	"github.com/kaio-go/kaio/internal/lock"
 	"github.com/kaio-go/kaio/internal/poller"
 	"github.com/kaio-go/kaio/internal/waitq"
@@ -88,7 +87,7 @@ type Context struct {
 	// O_DIRECT request or fsync: aioOff when Linux AIO is refused here
 	// or noAIO is set. syncAIO maps the aio_data of Do requests, past
 	// the ring's, to them.
-	aio     *aioQueue
+	aio     atomic.Pointer[aioQueue]
 	noAIO   bool
 	syncAIO []*request
 
@@ -190,8 +189,10 @@ func (c *Context) Complete(kr *kick.Req, res int64) {
 	s.signal()
 }
 
-// completeBatch is Complete for requests that finished their first
-// iteration in one Submit call: one critical section for all of them.
+// completeBatch is Complete for a batch of requests that finished an
+// iteration on this goroutine (their first, in one Submit call, or the
+// Linux AIO reaper's): one critical section for all of them, at most
+// batchMax.
 func (c *Context) completeBatch(reqs []*request, res []int64) {
 	if len(reqs) == 0 {
 		return
@@ -540,16 +541,16 @@ func (c *Context) Destroy() error {
 	// nothing.
 	c.k.Mu.Lock()
 	c.stopping = true
-	q := c.aio
+	q := c.aio.Load()
 	c.k.Mu.Unlock()
 	c.kickNote.Wakeup()
 	c.offNote.Wakeup() // each worker that leaves wakes the next
 	if q != nil && q != aioOff {
-		q.evfd.Close() // ends the reaper: nothing is in the kernel
+		q.stopReaper() // nothing is in the kernel
 	}
 	c.wg.Wait()
 	if q != nil && q != aioOff {
-		linuxaio.Destroy(q.ctx) // after the reaper, which reads its ring
+		q.close() // after the reaper, which reads its ring
 	}
 	if c.poll != nil {
 		c.poll.Stop()
