@@ -2,7 +2,9 @@ package retry
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/kick"
@@ -40,6 +42,13 @@ import (
 // processor, where a blocking read wakes the reaper's own thread alone
 // (a fifth less CPU per 4 KiB O_DIRECT read at depth 32 on the loop
 // device of docs/performance.md).
+//
+// Better still is no hand-off: a GetEvents that has to wait while every
+// request in flight is in the kernel waits in io_getevents itself, which
+// the kernel (6.8 and later) wakes once for all the events it asked for,
+// and takes them in on its own goroutine (waitKernel). ringMu makes the
+// two takers take turns at the ring; while GetEvents callers take the
+// completions the reaper keeps off the eventfd and naps.
 
 // aioQueue is a retry context's Linux AIO context.
 type aioQueue struct {
@@ -54,12 +63,31 @@ type aioQueue struct {
 	kios []linuxaio.Iocb
 	pin  runtime.Pinner
 
-	// Guarded by Context.k.Mu: iocbs waiting for the submitter's flush.
-	pending *request
+	// Guarded by Context.k.Mu: iocbs waiting for the submitter's flush,
+	// in the order their requests were submitted (a sequential stream
+	// reaches the block layer in order), and how many iocbs the kernel
+	// accepted whose completion has not been taken in yet.
+	pending, pendingTail *request
+	inKernel             int
+
+	// ringMu is held by whoever takes completions off the kernel's ring:
+	// the reaper, reading the mapped ring, or a GetEvents that waits in
+	// io_getevents itself (waitKernel). The kernel's io_getevents and a
+	// user-space reader must not move the ring's head at once.
+	ringMu sync.Mutex
 	// noFsync: the kernel refused fsync (before 4.18).
 	noFsync atomic.Bool
 	// stop tells the reaper to leave (Destroy), with a signal of evfd.
 	stop atomic.Bool
+
+	// kwaits counts waitKernel's waits. While it moves, GetEvents callers
+	// take the completions in, and the reaper stays off the eventfd
+	// (which would wake it once per completion for nothing): it sleeps on
+	// wake, for at most reaperNap at a time. wake is a token: whoever needs
+	// the reaper at once (a GetEvents that sleeps on its note, a Do,
+	// Destroy) leaves one (wakeReaper).
+	kwaits atomic.Uint64
+	wake   lock.Note
 
 	// The reaper's: io_getevents' buffer when the ring is not mapped,
 	// and the eventfd's read buffer.
@@ -109,6 +137,7 @@ func newAIOQueue(nr, reqs int) (*aioQueue, error) {
 		return nil, err
 	}
 	q := &aioQueue{ctx: ctx, evfd: efd}
+	q.wake.Init()
 	q.mapped = q.ring.Map(hdr)
 	q.kios = make([]linuxaio.Iocb, reqs)
 	q.pin.Pin(&q.kios[0])
@@ -137,8 +166,13 @@ func (c *Context) toKernel(r *request) (int64, bool) {
 	}
 	r.viaAIO = true
 	c.stats.LinuxAIO++
-	r.nextAIO = q.pending
-	q.pending = r
+	r.nextAIO = nil
+	if q.pendingTail != nil {
+		q.pendingTail.nextAIO = r
+	} else {
+		q.pending = r
+	}
+	q.pendingTail = r
 	c.k.Mu.Unlock()
 	return 0, true
 }
@@ -202,36 +236,40 @@ func (r *request) prepAIO(q *aioQueue) {
 // full) and for an fsync the kernel cannot do asynchronously, to be done
 // by the offload workers instead. Submit and Do call it after the first
 // iterations of their iocbs, on the caller's goroutine: the caller's fds
-// are the ones the kernel references.
+// are the ones the kernel references. The queue is unlinked under
+// ctx_lock, a chunk at a time: once io_submit has it, a request may
+// complete and be reused before this returns.
 func (c *Context) flushAIO() {
 	q := c.aio.Load()
 	if q == nil || q == aioOff {
 		return // nothing was ever queued: no lock to take
 	}
-	c.k.Mu.Lock()
-	if q.pending == nil {
-		c.k.Mu.Unlock()
-		return
-	}
-	list := q.pending
-	q.pending = nil
-	c.k.Mu.Unlock()
 	var ptrs [64]uintptr
 	var reqs [64]*request
 	ran := false
-	for list != nil {
+	taken := 0 // by the kernel, not yet in q.inKernel
+	for more := true; more; {
+		c.k.Mu.Lock()
+		q.inKernel += taken
+		taken = 0
 		n := 0
-		for ; list != nil && n < len(ptrs); n++ {
-			r := list
-			list, r.nextAIO = r.nextAIO, nil
+		for ; q.pending != nil && n < len(ptrs); n++ {
+			r := q.pending
+			q.pending, r.nextAIO = r.nextAIO, nil
 			ptrs[n], reqs[n] = linuxaio.Addr(r.kio), r
 		}
+		if q.pending == nil {
+			q.pendingTail = nil
+		}
+		more = q.pending != nil
+		c.k.Mu.Unlock()
 		done := 0
 		for done < n {
 			k, e := linuxaio.Submit(q.ctx, ptrs[done:n])
 			switch e {
 			case 0:
 				done += k
+				taken += k
 				continue
 			case unix.EINTR:
 				continue
@@ -251,9 +289,60 @@ func (c *Context) flushAIO() {
 			done++
 		}
 	}
+	if taken > 0 {
+		c.k.Mu.Lock()
+		q.inKernel += taken
+		c.k.Mu.Unlock()
+	}
 	if ran {
 		c.runAll()
 	}
+}
+
+// kernelWaitLocked decides whether a GetEvents that has to wait for need
+// more events waits in io_getevents itself (waitKernel) rather than on
+// its note for the reaper's wake-up, and if so returns the queue with
+// ringMu held. It does when every request in flight is in the kernel:
+// then only the kernel's completions can bring events, and the kernel
+// (Linux 6.8 and later) wakes an io_getevents for min_nr events once,
+// where the eventfd wakes the reaper once per completion, and the reaper
+// wakes the caller. Not with a context.Context to watch (done), which a
+// syscall cannot. Hold k.Mu.
+func (c *Context) kernelWaitLocked(done <-chan struct{}) *aioQueue {
+	q := c.aio.Load()
+	if q == nil || q == aioOff || done != nil || c.inflight == 0 || c.inflight != q.inKernel || !q.ringMu.TryLock() {
+		return nil
+	}
+	return q
+}
+
+// waitKernel is GetEvents' wait in io_getevents for min(need, the iocbs
+// in the kernel) completions, until deadline (zero: none), with k.Mu
+// held on entry and on return and ringMu held on entry (kernelWaitLocked).
+// It takes in the completions on this goroutine, as the reaper does, and
+// reports whether deadline passed. Every iocb it waits for is in the
+// kernel, whose completions only the holder of ringMu takes, so the wait
+// ends. While it waits, an event that another goroutine's Submit posts
+// does not end it (the syscall cannot be woken); its own completions do,
+// as soon as the I/O is done.
+func (c *Context) waitKernel(q *aioQueue, need int, deadline time.Time) (expired bool) {
+	var evs [len(aioQueue{}.evs)]linuxaio.Event
+	k := min(need, q.inKernel, len(evs))
+	c.k.Mu.Unlock()
+	var ts *unix.Timespec
+	if !deadline.IsZero() {
+		t := unix.NsecToTimespec(max(int64(time.Until(deadline)), 0))
+		ts = &t
+	}
+	q.kwaits.Add(1)
+	n, _ := linuxaio.WaitEvents(q.ctx, k, evs[:], ts) // EINTR: look again
+	if n > 0 {
+		c.completeAIO(q, evs[:n]) // releases ringMu
+	} else {
+		q.ringMu.Unlock()
+	}
+	c.k.Mu.Lock()
+	return !deadline.IsZero() && !time.Now().Before(deadline)
 }
 
 // kickHeld delivers the kick owed for r, which the kernel did not take or
@@ -273,11 +362,25 @@ func (c *Context) kickHeld(r *request) bool {
 // ring, kicks each request with its result and runs what it kicked, as an
 // offload worker does, until Destroy stops it.
 func (c *Context) aioReaper(q *aioQueue) {
+	nap := time.NewTimer(reaperNap)
+	defer nap.Stop()
+	seen := q.kwaits.Load()
 	for {
-		if n := q.reap(); n > 0 {
-			c.completeAIO(q.evs[:n])
+		if k := q.kwaits.Load(); k != seen && !q.stop.Load() {
+			seen = k
+			nap.Reset(reaperNap)
+			select {
+			case <-q.wake.C():
+			case <-nap.C:
+			}
 			continue
 		}
+		q.ringMu.Lock()
+		if n := q.reap(); n > 0 {
+			c.completeAIO(q, q.evs[:n]) // releases ringMu
+			continue
+		}
+		q.ringMu.Unlock()
 		if q.stop.Load() {
 			return
 		}
@@ -288,10 +391,24 @@ func (c *Context) aioReaper(q *aioQueue) {
 	}
 }
 
+// reaperNap bounds the reaper's naps while GetEvents callers wait in the
+// kernel: how late a completion can be taken in once they stop calling
+// GetEvents, if nobody calls wakeReaper.
+const reaperNap = time.Millisecond
+
+// wakeReaper ends the reaper's nap, or makes the next one end at once:
+// someone waits for a completion that only the reaper may take in.
+func (c *Context) wakeReaper() {
+	if q := c.aio.Load(); q != nil && q != aioOff {
+		q.wake.Wakeup()
+	}
+}
+
 // stopReaper makes the reaper leave; Destroy calls it once nothing is in
 // the kernel, then waits for it and calls close.
 func (q *aioQueue) stopReaper() {
 	q.stop.Store(true)
+	q.wake.Wakeup()
 	core.SignalEventfd(q.evfd)
 }
 
@@ -312,7 +429,12 @@ func (q *aioQueue) close() {
 // here, as runAll would, and posts those that finished in the second
 // (completeBatch). The requests it kicked are on the run list until it
 // takes them: a Queued kick is owed a run, which this is.
-func (c *Context) completeAIO(evs []linuxaio.Event) {
+//
+// The caller holds q.ringMu, which took evs off the ring; it is released
+// once the first critical section has counted evs out of q.inKernel, so
+// that a GetEvents never sees an iocb as in the kernel (and waits there
+// for its event) after its completion has left the ring.
+func (c *Context) completeAIO(q *aioQueue, evs []linuxaio.Event) {
 	type taken struct {
 		r         *request
 		cancelled bool
@@ -322,6 +444,7 @@ func (c *Context) completeAIO(evs []linuxaio.Event) {
 	nr, nn := 0, 0
 	more := false
 	c.k.Mu.Lock()
+	q.inKernel -= len(evs)
 	for _, ev := range evs {
 		r := c.aioRequestLocked(int(ev.Data))
 		r.wres, r.hasWres = ev.Res, true
@@ -345,6 +468,7 @@ func (c *Context) completeAIO(evs []linuxaio.Event) {
 	}
 	more = nr == len(run)
 	c.k.Mu.Unlock()
+	q.ringMu.Unlock()
 	for _, n := range notes[:nn] {
 		n.Wakeup()
 	}

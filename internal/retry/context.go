@@ -485,6 +485,9 @@ func (c *Context) doLoop(r *request, i *core.Iocb) core.Event {
 			break // completed
 		}
 		if a != kick.WakeSync {
+			if r.viaAIO {
+				c.wakeReaper() // the kernel's completion: the reaper's to take
+			}
 			r.k.Note.Sleep() // until the kick that is owed
 		}
 	}
@@ -534,6 +537,7 @@ func (c *Context) Destroy() error {
 	idle := c.inflight == 0
 	c.k.Mu.Unlock()
 	if !idle {
+		c.wakeReaper()
 		c.idleNote.Sleep() // the last completion wakes it
 	}
 	// The workers leave; a Signal still under way (after its kick and the
@@ -589,7 +593,13 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	}
 	for {
 		w.For.need = minNr - n
-		expired := c.waiters.Sleep(&c.k.Mu, w, deadline, done)
+		var expired bool
+		if q := c.kernelWaitLocked(done); q != nil {
+			expired = c.waitKernel(q, minNr-n, deadline)
+		} else {
+			c.wakeReaper() // if it naps, it may hold what this waits for
+			expired = c.waiters.Sleep(&c.k.Mu, w, deadline, done)
+		}
 		n += c.ring.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
