@@ -67,8 +67,9 @@ type aioQueue struct {
 	// in the order their requests were submitted (a sequential stream
 	// reaches the block layer in order), and how many iocbs the kernel
 	// accepted whose completion has not been taken in yet.
-	pending, pendingTail *request
-	inKernel             int
+	pending    *request
+	pendingEnd **request // &pending, or the last one's nextAIO: where the next goes
+	inKernel   int
 
 	// ringMu is held by whoever takes completions off the kernel's ring:
 	// the reaper, reading the mapped ring, or a GetEvents that waits in
@@ -137,6 +138,7 @@ func newAIOQueue(nr, reqs int) (*aioQueue, error) {
 		return nil, err
 	}
 	q := &aioQueue{ctx: ctx, evfd: efd}
+	q.pendingEnd = &q.pending
 	q.wake.Init()
 	q.mapped = q.ring.Map(hdr)
 	q.kios = make([]linuxaio.Iocb, reqs)
@@ -167,12 +169,8 @@ func (c *Context) toKernel(r *request) (int64, bool) {
 	r.viaAIO = true
 	c.stats.LinuxAIO++
 	r.nextAIO = nil
-	if q.pendingTail != nil {
-		q.pendingTail.nextAIO = r
-	} else {
-		q.pending = r
-	}
-	q.pendingTail = r
+	*q.pendingEnd = r
+	q.pendingEnd = &r.nextAIO
 	c.k.Mu.Unlock()
 	return 0, true
 }
@@ -259,7 +257,7 @@ func (c *Context) flushAIO() {
 			ptrs[n], reqs[n] = linuxaio.Addr(r.kio), r
 		}
 		if q.pending == nil {
-			q.pendingTail = nil
+			q.pendingEnd = &q.pending
 		}
 		more = q.pending != nil
 		c.k.Mu.Unlock()

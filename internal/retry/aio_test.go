@@ -5,6 +5,7 @@ package retry
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -25,6 +26,22 @@ func aioUsable(t *testing.T) {
 		t.Skipf("Linux AIO not usable here: %v", err)
 	}
 	linuxaio.Destroy(ctx)
+}
+
+// directCtx is a context of nr slots and a 1 MiB file open with O_DIRECT,
+// where Linux AIO is usable.
+func directCtx(t *testing.T, nr int) (*Context, *os.File) {
+	t.Helper()
+	aioUsable(t)
+	return newCtx(t, nr, Config{}), file(t, 1<<20, unix.O_DIRECT)
+}
+
+// scaled is n rounds of a stress, a fifth of them with -short.
+func scaled(n int) int {
+	if testing.Short() {
+		return n / 5
+	}
+	return n
 }
 
 func aligned(n int) []byte {
@@ -127,9 +144,7 @@ func TestDirectDestroyInFlight(t *testing.T) {
 // the others' wake-ups instead. Either way each iocb has one event with
 // the right data, and Destroy ends a GetEvents that waits.
 func TestDirectWaitInKernel(t *testing.T) {
-	aioUsable(t)
-	c := newCtx(t, 128, Config{})
-	f := file(t, 1<<20, unix.O_DIRECT)
+	c, f := directCtx(t, 128)
 	want := make([]byte, 1<<20)
 	for i := range want {
 		want[i] = byte(i * 13) // file's pattern
@@ -221,14 +236,9 @@ func TestDirectWaitInKernel(t *testing.T) {
 // GetEvents callers hand the kernel's ring to each other; every iocb has
 // exactly one event.
 func TestDirectReapersRace(t *testing.T) {
-	aioUsable(t)
-	c := newCtx(t, 256, Config{})
-	f := file(t, 1<<20, unix.O_DIRECT)
+	c, f := directCtx(t, 256)
 	const goroutines, batch = 4, 8
-	rounds := 200
-	if testing.Short() {
-		rounds = 40
-	}
+	rounds := scaled(200)
 	var mu sync.Mutex
 	seen := map[uint64]int{}
 	var done [goroutines]int // events seen of each goroutine's iocbs
@@ -299,14 +309,9 @@ func TestDirectReapersRace(t *testing.T) {
 // completions the reaper had already taken off the ring would never
 // return.
 func TestDirectPipeline(t *testing.T) {
-	aioUsable(t)
-	c := newCtx(t, 64, Config{})
-	f := file(t, 1<<20, unix.O_DIRECT)
+	c, f := directCtx(t, 64)
 	const depth, batch = 32, 8
-	rounds := 4000
-	if testing.Short() {
-		rounds = 1000
-	}
+	rounds := scaled(4000)
 	iocbs := make([]*core.Iocb, depth)
 	for i := range iocbs {
 		iocbs[i] = &core.Iocb{Op: core.OpPRead, Fd: int(f.Fd()), Buf: aligned(4096), Data: uint64(i)}
