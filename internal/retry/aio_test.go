@@ -4,6 +4,7 @@ package retry
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -177,7 +178,7 @@ func TestDirectWaitInKernel(t *testing.T) {
 	// All in the kernel: one GetEvents for all of them.
 	submit(n, 0)
 	evs := make([]core.Event, n)
-	if k, err := c.GetEvents(nil, n, evs, -1); k != n || err != nil {
+	if k, err := c.GetEvents(context.Background(), n, evs, -1); k != n || err != nil {
 		t.Fatalf("GetEvents(%d): %d, %v", n, k, err)
 	}
 	check(evs, 0)
@@ -194,7 +195,7 @@ func TestDirectWaitInKernel(t *testing.T) {
 		t.Fatalf("Submit pipe read: %v", err)
 	}
 	submit(16, 100)
-	if k, err := c.GetEvents(nil, 16, evs[:16], 10*time.Second); k != 16 || err != nil {
+	if k, err := c.GetEvents(context.Background(), 16, evs[:16], 10*time.Second); k != 16 || err != nil {
 		t.Fatalf("GetEvents(16) beside a pipe read: %d, %v", k, err)
 	}
 	check(evs[:16], 100)
@@ -206,7 +207,7 @@ func TestDirectWaitInKernel(t *testing.T) {
 	}
 
 	// A timeout with nothing to come: GetEvents returns at it.
-	if k, err := c.GetEvents(nil, 1, evs[:1], time.Millisecond); k != 0 || err != nil {
+	if k, err := c.GetEvents(context.Background(), 1, evs[:1], time.Millisecond); k != 0 || err != nil {
 		t.Fatalf("GetEvents with nothing in flight: %d, %v", k, err)
 	}
 
@@ -214,7 +215,7 @@ func TestDirectWaitInKernel(t *testing.T) {
 	submit(32, 200)
 	res := make(chan error, 1)
 	go func() {
-		_, err := c.GetEvents(nil, n, evs, -1)
+		_, err := c.GetEvents(context.Background(), n, evs, -1)
 		res <- err
 	}()
 	time.Sleep(10 * time.Millisecond)
@@ -281,7 +282,7 @@ func TestDirectReapersRace(t *testing.T) {
 					if mine == (r+1)*batch {
 						break
 					}
-					k, err := c.GetEvents(nil, min(batch, len(evs)), evs, 5*time.Millisecond)
+					k, err := c.GetEvents(context.Background(), min(batch, len(evs)), evs, 5*time.Millisecond)
 					if err != nil {
 						t.Errorf("GetEvents: %d, %v", k, err)
 						return
@@ -324,7 +325,7 @@ func TestDirectPipeline(t *testing.T) {
 			inflight := 0
 			for r := 0; r < rounds; r++ {
 				for len(free) < batch {
-					k, err := c.GetEvents(nil, batch, evs, -1)
+					k, err := c.GetEvents(context.Background(), batch, evs, -1)
 					if err != nil || k < batch {
 						return fmt.Errorf("GetEvents(%d): %d, %v", batch, k, err)
 					}
