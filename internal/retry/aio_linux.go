@@ -214,7 +214,7 @@ func (r *request) prepAIO(q *aioQueue) {
 			k.LioOpcode = linuxaio.CmdPWrite
 		}
 		k.Buf = linuxaio.IovBase(&r.iov[0])
-		k.Nbytes = r.iov[0].Len
+		k.Nbytes = uint64(r.iov[0].Len)
 		return
 	}
 	k.LioOpcode = linuxaio.CmdPReadv
