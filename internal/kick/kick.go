@@ -237,12 +237,19 @@ func (c *Ctx) Wake(q *waitq.Queue, r *Req) Action {
 // The worker's (the kernel's) hold on r ends here.
 func (c *Ctx) Kick(r *Req) Action {
 	c.Mu.Lock()
+	a := c.KickLocked(r)
+	c.Mu.Unlock()
+	return a
+}
+
+// KickLocked is Kick with Mu held, for a completer that kicks a batch of
+// requests in one critical section (the Linux AIO reaper). The critical
+// section is each kick's last touch of its request, as for Kick.
+func (c *Ctx) KickLocked(r *Req) Action {
 	if invariants.Enabled {
 		invariants.Check(r.busy && r.owed && r.Wait.Queue() == nil, "worker kick of a request it does not hold")
 	}
-	a := c.kickLocked(r)
-	c.Mu.Unlock()
-	return a
+	return c.kickLocked(r)
 }
 
 // Finish carries out a kick's action after every lock is released. For
@@ -323,30 +330,54 @@ func (c *Ctx) TakeOffloadLocked(q *waitq.Queue, r *Req) {
 // retry must then return -ECANCELED instead of waiting, as with LinkWait.
 func (c *Ctx) HandOff(r *Req) bool {
 	c.Mu.Lock()
-	ok := !r.cancelled
-	if ok {
-		if invariants.Enabled {
-			invariants.Check(r.running && !r.owed && !r.done && r.Wait.Queue() == nil, "hand-off of a request that is not running")
-		}
-		r.owed = true
-		r.busy = true
-	}
+	ok := c.HandOffLocked(r)
 	c.Mu.Unlock()
 	return ok
+}
+
+// HandOffLocked is HandOff with Mu held, so that the retry can queue r for
+// its completer in the same critical section.
+func (c *Ctx) HandOffLocked(r *Req) bool {
+	if r.cancelled {
+		return false
+	}
+	if invariants.Enabled {
+		invariants.Check(r.running && !r.owed && !r.done && r.Wait.Queue() == nil, "hand-off of a request that is not running")
+	}
+	r.owed = true
+	r.busy = true
+	return true
 }
 
 // Begin starts an iteration (the first half of aio_run_iocb): KICKED off,
 // running on. It reports whether r was cancelled.
 func (c *Ctx) Begin(r *Req) (cancelled bool) {
 	c.Mu.Lock()
+	cancelled = c.beginLocked(r)
+	c.Mu.Unlock()
+	return cancelled
+}
+
+func (c *Ctx) beginLocked(r *Req) (cancelled bool) {
 	if invariants.Enabled {
 		invariants.Check(!r.done && !r.queued && !r.owed, "run of a request that is done, queued or waiting")
 	}
 	r.kicked = false
 	r.running = true
-	cancelled = r.cancelled
-	c.Mu.Unlock()
-	return cancelled
+	return r.cancelled
+}
+
+// TakeLocked pops the run list's head and begins its iteration in the
+// caller's critical section: Pop and Begin as one, for a completer that
+// kicks a batch and runs what it queued without taking Mu per request.
+// It returns nil when the list is empty; otherwise the caller must go on
+// with RunBegun (after releasing Mu), as Run does after Begin.
+func (c *Ctx) TakeLocked() (r *Req, cancelled bool) {
+	r = c.PopLocked()
+	if r == nil {
+		return nil, false
+	}
+	return r, c.beginLocked(r)
 }
 
 // EndWait ends an iteration whose retry returned "wait", in one critical
@@ -402,6 +433,17 @@ func (c *Ctx) Run(r *Req, ops Ops) Action {
 // is true the caller must Complete r with res. Otherwise the returned
 // action is EndWait's.
 func (c *Ctx) RunFirst(r *Req, ops Ops) (res int64, done bool, a Action) {
+	return c.RunBegun(r, false, ops)
+}
+
+// RunBegun is the rest of Run for a request TakeLocked began: like
+// RunFirst, it leaves completion to the caller (done true: Complete r with
+// res), so that the caller can post a batch under one lock. A cancelled
+// request is done with -ECANCELED, without a retry.
+func (c *Ctx) RunBegun(r *Req, cancelled bool, ops Ops) (res int64, done bool, a Action) {
+	if cancelled {
+		return -int64(syscall.ECANCELED), true, None
+	}
 	res, wait := ops.Retry(r)
 	if !wait {
 		return res, true, None

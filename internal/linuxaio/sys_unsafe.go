@@ -55,11 +55,16 @@ func Cancel(ctx Context, k *Iocb, ev *Event) unix.Errno {
 // scheduler hands the processor on.
 func GetEvents(ctx Context, min int, evs []Event, wait bool) (int, unix.Errno) {
 	var ts unix.Timespec
-	tsp := uintptr(unsafe.Pointer(&ts))
 	if wait {
-		tsp = 0
+		return WaitEvents(ctx, min, evs, nil)
 	}
-	n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(ctx), uintptr(min), uintptr(len(evs)), uintptr(unsafe.Pointer(unsafe.SliceData(evs))), tsp, 0)
+	return WaitEvents(ctx, min, evs, &ts)
+}
+
+// WaitEvents is io_getevents for at least min of len(evs) events, waiting
+// at most ts (nil: as long as it takes).
+func WaitEvents(ctx Context, min int, evs []Event, ts *unix.Timespec) (int, unix.Errno) {
+	n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, uintptr(ctx), uintptr(min), uintptr(len(evs)), uintptr(unsafe.Pointer(unsafe.SliceData(evs))), uintptr(unsafe.Pointer(ts)), 0)
 	return int(n), e
 }
 
@@ -68,6 +73,9 @@ func Addr(k *Iocb) uintptr { return uintptr(unsafe.Pointer(k)) }
 
 // BufPtr is the address of b's first byte, for Iocb.Buf.
 func BufPtr(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
+
+// IovBase is the address of the buffer of v, for Iocb.Buf.
+func IovBase(v *unix.Iovec) uint64 { return uint64(uintptr(unsafe.Pointer(v.Base))) }
 
 // IovPtr is the address of an iovec array, for Iocb.Buf.
 func IovPtr(v []unix.Iovec) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(v)))) }

@@ -43,7 +43,6 @@ import (
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/invariants"
 	"github.com/kaio-go/kaio/internal/kick"
-	"github.com/kaio-go/kaio/internal/linuxaio"
 	"github.com/kaio-go/kaio/internal/lock"
 	"github.com/kaio-go/kaio/internal/poller"
 	"github.com/kaio-go/kaio/internal/waitq"
@@ -88,7 +87,7 @@ type Context struct {
 	// O_DIRECT request or fsync: aioOff when Linux AIO is refused here
 	// or noAIO is set. syncAIO maps the aio_data of Do requests, past
 	// the ring's, to them.
-	aio     *aioQueue
+	aio     atomic.Pointer[aioQueue]
 	noAIO   bool
 	syncAIO []*request
 
@@ -190,8 +189,10 @@ func (c *Context) Complete(kr *kick.Req, res int64) {
 	s.signal()
 }
 
-// completeBatch is Complete for requests that finished their first
-// iteration in one Submit call: one critical section for all of them.
+// completeBatch is Complete for a batch of requests that finished an
+// iteration on this goroutine (their first, in one Submit call, or the
+// Linux AIO reaper's): one critical section for all of them, at most
+// batchMax.
 func (c *Context) completeBatch(reqs []*request, res []int64) {
 	if len(reqs) == 0 {
 		return
@@ -484,6 +485,9 @@ func (c *Context) doLoop(r *request, i *core.Iocb) core.Event {
 			break // completed
 		}
 		if a != kick.WakeSync {
+			if r.viaAIO {
+				c.wakeReaper() // the kernel's completion: the reaper's to take
+			}
 			r.k.Note.Sleep() // until the kick that is owed
 		}
 	}
@@ -533,6 +537,7 @@ func (c *Context) Destroy() error {
 	idle := c.inflight == 0
 	c.k.Mu.Unlock()
 	if !idle {
+		c.wakeReaper()
 		c.idleNote.Sleep() // the last completion wakes it
 	}
 	// The workers leave; a Signal still under way (after its kick and the
@@ -540,16 +545,16 @@ func (c *Context) Destroy() error {
 	// nothing.
 	c.k.Mu.Lock()
 	c.stopping = true
-	q := c.aio
+	q := c.aio.Load()
 	c.k.Mu.Unlock()
 	c.kickNote.Wakeup()
 	c.offNote.Wakeup() // each worker that leaves wakes the next
 	if q != nil && q != aioOff {
-		q.evfd.Close() // ends the reaper: nothing is in the kernel
+		q.stopReaper() // nothing is in the kernel
 	}
 	c.wg.Wait()
 	if q != nil && q != aioOff {
-		linuxaio.Destroy(q.ctx) // after the reaper, which reads its ring
+		q.close() // after the reaper, which reads its ring
 	}
 	if c.poll != nil {
 		c.poll.Stop()
@@ -588,7 +593,13 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 	}
 	for {
 		w.For.need = minNr - n
-		expired := c.waiters.Sleep(&c.k.Mu, w, deadline, done)
+		var expired bool
+		if q := c.kernelWaitLocked(done); q != nil {
+			expired = c.waitKernel(q, minNr-n, deadline)
+		} else {
+			c.wakeReaper() // if it naps, it may hold what this waits for
+			expired = c.waiters.Sleep(&c.k.Mu, w, deadline, done)
+		}
 		n += c.ring.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break

@@ -97,6 +97,10 @@ type request struct {
 	viaAIO     bool
 	aioRefused bool
 
+	// retryCounted: this iteration's retry is in Stats.Retries already
+	// (completeAIO counts it in the critical section it takes anyway).
+	retryCounted bool
+
 	// result, for sync requests: written by Complete on the Do goroutine.
 	result int64
 

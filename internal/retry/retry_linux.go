@@ -12,9 +12,13 @@ import (
 func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 	r := kr.Owner.(*request)
 	if r.attempts > 0 {
-		c.k.Mu.Lock()
-		c.stats.Retries++
-		c.k.Mu.Unlock()
+		if r.retryCounted {
+			r.retryCounted = false // by completeAIO, in its critical section
+		} else {
+			c.k.Mu.Lock()
+			c.stats.Retries++
+			c.k.Mu.Unlock()
+		}
 	}
 	r.attempts++
 	if c.x != nil {

@@ -197,7 +197,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	if i.Flags&core.FlagResFd != 0 {
 		r.resfd = i.ResFd
 	}
-	r.ownFd, r.ownResFd, r.viaAIO, r.aioRefused = false, false, false, false
+	r.ownFd, r.ownResFd, r.viaAIO, r.aioRefused, r.retryCounted = false, false, false, false, false
 	r.seekable = pl.seekable
 	r.nowait = pl.nowait
 	r.devino = pl.devino
