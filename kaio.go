@@ -45,6 +45,12 @@ type Stats = core.Stats
 type Context struct {
 	be     core.Backend
 	engine Engine
+	nr     int
+
+	// files runs the requests of the Files on this Context, made when
+	// the first one opens.
+	filesOnce sync.Once
+	files     *fileRing
 
 	regMu      sync.Mutex
 	registered bool // RegisterBuffers succeeded and UnregisterBuffers has not run
@@ -73,7 +79,13 @@ func Setup(nrEvents int, opts ...Option) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Context{be: be, engine: eng}, nil
+	return &Context{be: be, engine: eng, nr: nrEvents}, nil
+}
+
+// fileRing returns the Files' ring of c, making it at first use.
+func (c *Context) fileRing() *fileRing {
+	c.filesOnce.Do(func() { c.files = newFileRing(c, c.nr) })
+	return c.files
 }
 
 // maxEvents bounds nrEvents as the kernel bounds io_setup (its aio_max_nr

@@ -1,0 +1,339 @@
+package kaio_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kaio-go/kaio"
+)
+
+// waitInFlight waits until c has at least n requests in flight.
+func waitInFlight(t *testing.T, c *kaio.Context, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().InFlight < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("never %d requests in flight: %+v", n, c.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stamp fills b with a pattern that says which goroutine wrote it, in which
+// round, at which offset: a misdirected or torn write shows in the check.
+func stamp(b []byte, g, round int, off int64) {
+	for i := 0; i+16 <= len(b); i += 16 {
+		binary.LittleEndian.PutUint32(b[i:], uint32(g))
+		binary.LittleEndian.PutUint32(b[i+4:], uint32(round))
+		binary.LittleEndian.PutUint64(b[i+8:], uint64(off)+uint64(i))
+	}
+}
+
+// TestFileManyGoroutines: 256 goroutines write their own blocks with
+// WriteAt, all at once, and read them back with ReadAt, checking every
+// byte, on every engine, buffered (through the page cache, and through
+// the ring once it is dropped) and O_DIRECT.
+func TestFileManyGoroutines(t *testing.T) {
+	const goroutines = 256
+	rounds := 8
+	if testing.Short() {
+		rounds = 2
+	}
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
+			onEachEngine(t, 128, func(t *testing.T, c *kaio.Context) {
+				flag := os.O_CREATE | os.O_RDWR
+				dir := t.TempDir()
+				if direct {
+					flag |= syscall.O_DIRECT
+					dir = directDir(t)
+				}
+				p := filepath.Join(dir, "many")
+				f, err := kaio.OpenFile(p, flag, 0o600, kaio.OnContext(c))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				manyGoroutines(t, f, p, goroutines, rounds)
+				if s := c.Stats(); s.InFlight != 0 {
+					t.Fatalf("in flight after all calls returned: %+v", s)
+				}
+			})
+		})
+	}
+}
+
+func manyGoroutines(t *testing.T, f *kaio.File, p string, goroutines, rounds int) {
+	const blk = 8192 // two pages: each goroutine's block
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for round := 0; round < rounds; round++ {
+		for g := 0; g < goroutines; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				off := int64(g) * blk
+				out, in := kaio.AlignedBuffer(blk), kaio.AlignedBuffer(blk)
+				stamp(out, g, round, off)
+				if n, err := f.WriteAt(out, off); n != blk || err != nil {
+					errs <- fmt.Errorf("goroutine %d round %d: WriteAt: %d, %v", g, round, n, err)
+					return
+				}
+				if n, err := f.ReadAt(in, off); n != blk || err != nil || !bytes.Equal(in, out) {
+					errs <- fmt.Errorf("goroutine %d round %d: ReadAt: %d, %v, same data %v", g, round, n, err, bytes.Equal(in, out))
+				}
+			}(g)
+		}
+		wg.Wait()
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		default:
+		}
+		// Every block as its goroutine left it, seen by another reader
+		// (os), then again through the ring with the page cache dropped.
+		all, err := os.ReadFile(p)
+		if err != nil || len(all) != goroutines*blk {
+			t.Fatalf("round %d: file of %d bytes (%v)", round, len(all), err)
+		}
+		want := make([]byte, blk)
+		for g := 0; g < goroutines; g++ {
+			stamp(want, g, round, int64(g)*blk)
+			if !bytes.Equal(all[g*blk:(g+1)*blk], want) {
+				t.Fatalf("round %d: block %d holds another goroutine's data", round, g)
+			}
+		}
+		uncache(t, p)
+	}
+}
+
+// TestFileMoreCallsThanSlots: 256 goroutines on a ring of 4 slots all get
+// their turn; none sees EAGAIN.
+func TestFileMoreCallsThanSlots(t *testing.T) {
+	onEachEngine(t, 4, func(t *testing.T, c *kaio.Context) {
+		dir := directDir(t)
+		p := filepath.Join(dir, "slots")
+		f, err := kaio.OpenFile(p, os.O_CREATE|os.O_RDWR|syscall.O_DIRECT, 0o600, kaio.OnContext(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rounds := 4
+		if testing.Short() {
+			rounds = 1
+		}
+		manyGoroutines(t, f, p, 256, rounds)
+		if s := c.Stats(); s.InFlight != 0 || s.Submitted == 0 {
+			t.Fatalf("stats after: %+v", s)
+		}
+	})
+}
+
+// TestFileCloseRacing: Close while goroutines read, write, seek and sync.
+// Every call either succeeds or says os.ErrClosed; Close returns only
+// when nothing of the file is in flight; later calls say os.ErrClosed.
+func TestFileCloseRacing(t *testing.T) {
+	iters := 20
+	if testing.Short() {
+		iters = 5
+	}
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
+			onEachEngine(t, 16, func(t *testing.T, c *kaio.Context) {
+				dir := t.TempDir()
+				flag := os.O_CREATE | os.O_RDWR
+				if direct {
+					dir, flag = directDir(t), flag|syscall.O_DIRECT
+				}
+				p := filepath.Join(dir, "race")
+				if err := os.WriteFile(p, patterned(1<<20, 1), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				for it := 0; it < iters; it++ {
+					closeRace(t, c, p, flag)
+				}
+			})
+		})
+	}
+}
+
+func closeRace(t *testing.T, c *kaio.Context, p string, flag int) {
+	f, err := kaio.OpenFile(p, flag, 0, kaio.OnContext(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	start := make(chan struct{})
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			buf := kaio.AlignedBuffer(4096)
+			<-start
+			for i := 0; ; i++ {
+				off := int64((g*31+i)%256) * 4096
+				var err error
+				switch (g + i) % 6 {
+				case 0, 1:
+					_, err = f.ReadAt(buf, off)
+				case 2:
+					_, err = f.WriteAt(buf, off)
+				case 3:
+					_, err = f.ReadAtContext(context.Background(), buf, off)
+				case 4:
+					err = f.Datasync()
+				case 5:
+					_, err = f.Stat()
+				}
+				if err != nil {
+					if !errors.Is(err, os.ErrClosed) {
+						errs <- fmt.Errorf("goroutine %d call %d: %v", g, i, err)
+					}
+					return
+				}
+			}
+		}(g)
+	}
+	close(start)
+	time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); s.InFlight != 0 {
+		t.Fatalf("Close returned with requests in flight: %+v", s)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestFileReadAtContext: a context that ended before the call, one that
+// ends while the request waits for a ring slot, and one that ends while
+// requests are in flight.
+func TestFileReadAtContext(t *testing.T) {
+	onEachEngine(t, 1, func(t *testing.T, c *kaio.Context) {
+		on := kaio.OnContext(c)
+		data := patterned(1<<20, 8)
+		p := writeTemp(t, t.TempDir(), data)
+		uncache(t, p)
+		f, err := kaio.OpenFile(p, os.O_RDWR, 0, on)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		buf := make([]byte, 4096)
+
+		// Ended before: nothing is submitted, nothing read or written.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		before := c.Stats().Submitted
+		if n, err := f.ReadAtContext(ctx, buf, 0); n != 0 || err != context.Canceled {
+			t.Fatalf("ReadAtContext with a cancelled context: %d, %v", n, err)
+		}
+		if n, err := f.WriteAtContext(ctx, []byte("x"), 0); n != 0 || err != context.Canceled {
+			t.Fatalf("WriteAtContext with a cancelled context: %d, %v", n, err)
+		}
+		if s := c.Stats().Submitted; s != before {
+			t.Fatalf("%d requests submitted for a cancelled context", s-before)
+		}
+
+		// The only slot is taken by a Read of a pipe that waits for
+		// data: the ReadAt waits for a slot, and its deadline ends it.
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		pr, err := kaio.NewFile(r, on)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() {
+			_, err := pr.Read(make([]byte, 10))
+			done <- err
+		}()
+		waitInFlight(t, c, 1)
+		ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+		n, err := f.ReadAtContext(ctx, buf, 0)
+		cancel()
+		if n != 0 || err != context.DeadlineExceeded {
+			t.Fatalf("ReadAtContext waiting for a slot: %d, %v", n, err)
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+		n, err = f.WriteAtContext(ctx, make([]byte, 4096), 0)
+		cancel()
+		if n != 0 || err != context.DeadlineExceeded {
+			t.Fatalf("WriteAtContext waiting for a slot: %d, %v", n, err)
+		}
+		if got, _ := os.ReadFile(p); !bytes.Equal(got, data) {
+			t.Fatal("a cancelled WriteAtContext wrote")
+		}
+		pr.Close()
+		<-done
+	})
+
+	// Cancellation while reads are in flight: each call returns all
+	// its data or ctx.Err(), and nothing stays in flight.
+	onEachEngine(t, 32, func(t *testing.T, c *kaio.Context) {
+		data := patterned(4<<20, 9)
+		dir := directDir(t)
+		p := writeTemp(t, dir, data)
+		f, err := kaio.OpenFile(p, os.O_RDONLY|syscall.O_DIRECT, 0, kaio.OnContext(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		results := map[string]int{}
+		calls := 64
+		if testing.Short() {
+			calls = 16
+		}
+		for g := 0; g < calls; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				buf := kaio.AlignedBuffer(64 << 10)
+				off := int64(g%64) * (64 << 10)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(g%8)*50*time.Microsecond)
+				defer cancel()
+				n, err := f.ReadAtContext(ctx, buf, off)
+				switch {
+				case err == nil:
+					if n != len(buf) || !bytes.Equal(buf, data[off:off+int64(n)]) {
+						t.Errorf("read %d at %d: wrong data", n, off)
+					}
+				case err == ctx.Err():
+					if !bytes.Equal(buf[:n], data[off:off+int64(n)]) {
+						t.Errorf("cancelled read of %d at %d: wrong data", n, off)
+					}
+				default:
+					t.Errorf("ReadAtContext: %d, %v", n, err)
+				}
+				mu.Lock()
+				results[fmt.Sprint(err)]++
+				mu.Unlock()
+			}(g)
+		}
+		wg.Wait()
+		t.Logf("results: %v", results)
+		if s := c.Stats(); s.InFlight != 0 {
+			t.Fatalf("in flight after every call returned: %+v", s)
+		}
+	})
+}
