@@ -114,3 +114,24 @@ func TestLookFdFstatAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestLookFdAllocatesNothing: Submit looks up each fd once per call, so on
+// an O_DIRECT fd (the statx path) as on others it must not allocate.
+func TestLookFdAllocatesNothing(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "look")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd, err := unix.Open(f.Name(), unix.O_RDWR|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("O_DIRECT: %v", err)
+	}
+	defer unix.Close(fd)
+	for _, fd := range []int{fd, int(f.Fd())} {
+		var fi FdInfo
+		if n := testing.AllocsPerRun(100, func() { LookFd(fd, &fi) }); n != 0 {
+			t.Errorf("LookFd of fd %d: %v allocations", fd, n)
+		}
+	}
+}
