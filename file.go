@@ -24,6 +24,9 @@ import (
 //
 // Errors are *os.PathError with the op, the file's name and the errno, as
 // os.File's are; ReadAt returns io.EOF, unwrapped, at the end of the file.
+// With O_DIRECT, unaligned memory, offsets and lengths are EINVAL, checked
+// before the kernel sees the call, as Submit checks them (where Linux may
+// let some through: ext4 does unaligned O_DIRECT reads as buffered ones).
 // The buffer given to a read or write belongs to kaio until the call
 // returns, as with any call; it must not be a stack variable of another
 // goroutine, which no Go code can arrange anyway.

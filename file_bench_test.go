@@ -195,7 +195,9 @@ func benchReadAt(b *testing.B, r readerAt, size int64, g int) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	if s := kaio.DebugSubmits.Swap(0); s > 0 { b.Logf("N=%d submits %d avg %.1f; reaps %d avg %.1f", b.N, s, float64(kaio.DebugSubmitted.Swap(0))/float64(s), kaio.DebugReaps.Load(), float64(kaio.DebugReaped.Swap(0))/float64(kaio.DebugReaps.Swap(0))) }
+	if s := kaio.DebugSubmits.Swap(0); s > 0 {
+		b.Logf("N=%d submits %d avg %.1f; reaps %d avg %.1f", b.N, s, float64(kaio.DebugSubmitted.Swap(0))/float64(s), kaio.DebugReaps.Load(), float64(kaio.DebugReaped.Swap(0))/float64(kaio.DebugReaps.Swap(0)))
+	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "iops")
 	b.ReportMetric(float64(peak), "peak-threads")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")

@@ -239,7 +239,8 @@ func (r *fileRing) flushLocked() {
 		}
 		r.inflight += k
 		r.mu.Unlock()
-		DebugSubmits.Add(1); DebugSubmitted.Add(int64(k))
+		DebugSubmits.Add(1)
+		DebugSubmitted.Add(int64(k))
 		n, err := r.c.Submit(r.subIocbs[:k]...)
 		r.mu.Lock()
 		for _, o := range r.subOps[:n] {
@@ -390,7 +391,8 @@ func (r *fileRing) reapLocked(ctx context.Context, done <-chan struct{}, own *fi
 		}
 		r.mu.Unlock()
 		n, err := r.getEvents(done)
-		DebugReaps.Add(1); DebugReaped.Add(int64(n))
+		DebugReaps.Add(1)
+		DebugReaped.Add(int64(n))
 		r.mu.Lock()
 		for _, ev := range r.evs[:n] {
 			if ev.Data >= uint64(len(r.ops)) || ev.Obj != &r.ops[ev.Data].iocb {

@@ -60,25 +60,33 @@ func writeTemp(t *testing.T, dir string, data []byte) string {
 // does not), or the test is skipped.
 func directDir(t *testing.T) string {
 	t.Helper()
-	for _, d := range []string{t.TempDir(), "/var/tmp"} {
-		p := filepath.Join(d, "kaio-direct-probe")
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR|syscall.O_DIRECT, 0o600)
-		if err != nil {
-			continue
-		}
-		f.Close()
-		os.Remove(p)
-		if d == "/var/tmp" {
-			dd, err := os.MkdirTemp(d, "kaio-test")
-			if err != nil {
-				break
-			}
-			t.Cleanup(func() { os.RemoveAll(dd) })
-			return dd
-		}
-		return d
+	d := findDirectDir(t)
+	if d == "" {
+		t.Skip("no file system here takes O_DIRECT")
 	}
-	t.Skip("no file system here takes O_DIRECT")
+	return d
+}
+
+// findDirectDir is a directory, removed when tb ends, on a file system that
+// takes O_DIRECT: a temporary directory, else one under /var/tmp; "" if
+// neither does.
+func findDirectDir(tb testing.TB) string {
+	tb.Helper()
+	for _, parent := range []string{"", "/var/tmp"} {
+		d := tb.TempDir()
+		if parent != "" {
+			var err error
+			if d, err = os.MkdirTemp(parent, "kaio-test"); err != nil {
+				continue
+			}
+			tb.Cleanup(func() { os.RemoveAll(d) })
+		}
+		f, err := os.OpenFile(filepath.Join(d, "probe"), os.O_CREATE|os.O_RDWR|syscall.O_DIRECT, 0o600)
+		if err == nil {
+			f.Close()
+			return d
+		}
+	}
 	return ""
 }
 
