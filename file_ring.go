@@ -1,12 +1,9 @@
 package kaio
 
 import (
-	"os"
-	"strconv"
 	"context"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -242,8 +239,6 @@ func (r *fileRing) flushLocked() {
 		}
 		r.inflight += k
 		r.mu.Unlock()
-		DebugSubmits.Add(1)
-		DebugSubmitted.Add(int64(k))
 		n, err := r.c.Submit(r.subIocbs[:k]...)
 		r.mu.Lock()
 		for _, o := range r.subOps[:n] {
@@ -417,13 +412,10 @@ func (r *fileRing) reapLocked(ctx context.Context, done <-chan struct{}, own *fi
 		var n int
 		var err error
 		if sleep {
-			DebugSleeps.Add(1)
 			n, err = r.getEvents(done)
 		} else {
 			n, err = r.c.GetEvents(0, r.evs[:], 0)
 		}
-		DebugReaps.Add(1)
-		DebugReaped.Add(int64(n))
 		r.mu.Lock()
 		r.awake = true
 		for _, ev := range r.evs[:n] {
@@ -465,9 +457,7 @@ func (r *fileRing) reapLocked(ctx context.Context, done <-chan struct{}, own *fi
 
 // maxIdlePolls is how many polls in a row may find no completion before
 // the reaper sleeps in the kernel.
-var maxIdlePolls = envInt("KAIO_POLLS", 16)
-
-func envInt(k string, d int) int { if v, err := strconv.Atoi(os.Getenv(k)); err == nil { return v }; return d }
+const maxIdlePolls = 16
 
 // getEvents waits for at least one event. A caller with a context that
 // can end (done != nil) waits in slices of a millisecond and looks at the
@@ -520,5 +510,3 @@ func (r *fileRing) cancelFile(f *File) {
 		}
 	}
 }
-
-var DebugSubmits, DebugSubmitted, DebugReaps, DebugReaped, DebugSleeps atomic.Int64
