@@ -269,6 +269,9 @@ func (f *File) preadLoop(ctx context.Context, p []byte, off int64) (int, error) 
 		case err != nil:
 			return n, err
 		case m == 0, all && n < len(p):
+			if ctx != nil && ctx.Err() != nil {
+				return n, ctx.Err() // cut short by the cancellation, not by the end of the file
+			}
 			return n, io.EOF
 		}
 	}

@@ -191,6 +191,9 @@ func (r *fileRing) putLocked(o *fileOp) {
 // negative errno; -ECANCELED when ctx ended first (ctx may be nil).
 // The caller holds a reference on f, so its fd stays open throughout.
 func (r *fileRing) do(ctx context.Context, f *File, op Op, p []byte, off int64) int64 {
+	if ctx != nil && ctx.Err() != nil {
+		return -int64(unix.ECANCELED) // a later request of a call whose context ended
+	}
 	r.mu.Lock()
 	if r.dead {
 		r.mu.Unlock()
