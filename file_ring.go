@@ -451,11 +451,20 @@ func (r *fileRing) reapLocked(ctx context.Context, done <-chan struct{}, own *fi
 			r.mu.Lock()
 		}
 	}
+	if r.canFlushLocked() {
+		// Submit what the callers queued, but let the ones just woken
+		// run first: they queue their next requests, which go out in
+		// the same Submit, instead of waiting in this P's run queue
+		// while it is in the kernel.
+		r.mu.Unlock()
+		runtime.Gosched()
+		r.mu.Lock()
+		if r.canFlushLocked() {
+			r.flushLocked()
+		}
+	}
 	r.awake = false
 	r.reaping = false
-	if r.canFlushLocked() {
-		r.flushLocked()
-	}
 }
 
 // maxIdlePolls is how many polls in a row may find no completion before

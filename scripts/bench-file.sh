@@ -17,7 +17,8 @@
 #     generator, so that every reader reads the same offsets. Each run is a
 #     process of its own, so that its peak OS thread count is its own.
 #   - fio with ioengine=io_uring and libaio, rw=randread, bs=4k,
-#     iodepth=G, on the same file.
+#     iodepth=G, on the same file (one fio thread; iomem=shm, as
+#     bench-fio.sh, for its cached reads).
 #
 # It prints every sample on stderr and, on stdout, a table of the medians
 # (IOPS; allocs/op and peak OS threads for the Go readers) and a table of
@@ -79,7 +80,8 @@ KAIO_BENCH_FILE=$FILE "$T" -test.run '^$' -test.bench '^BenchmarkFileReadAt$/^ca
 
 usable=()
 for e in $ENGINES; do
-	if KAIO_BENCH_FILE=$FILE "$T" -test.run '^$' -test.bench "^BenchmarkFileReadAt\$/^direct/g1/$e\$" -test.benchtime 100x 2>&1 | grep -q '^BenchmarkFileReadAt'; then
+	out=$(KAIO_BENCH_FILE=$FILE "$T" -test.run '^$' -test.bench "^BenchmarkFileReadAt\$/^direct/g1/$e\$" -test.benchtime 100x 2>&1 || true)
+	if grep -q '^BenchmarkFileReadAt' <<<"$out"; then
 		usable+=("$e")
 	else
 		echo "# kaio engine $e: not usable here (the benchmark skipped it)"
@@ -92,7 +94,7 @@ tools+=(fio-io_uring fio-libaio)
 # gobench MODE G KIND: prints "iops allocs threads".
 gobench() {
 	KAIO_BENCH_FILE=$FILE "$T" -test.run '^$' -test.bench "^BenchmarkFileReadAt\$/^$1/g$2/$3\$" -test.benchtime "$BENCHTIME" -test.benchmem 2>"$tmp/err" |
-		awk '/^BenchmarkFileReadAt/ { for (i = 1; i < NF; i++) { if ($(i+1) == "iops") io = $i; if ($(i+1) == "allocs/op") al = $i; if ($(i+1) == "peak-threads") th = $i } } END { print io, al, th }'
+		awk '/^BenchmarkFileReadAt/ { for (i = 1; i < NF; i++) { if ($(i+1) == "iops") io = $i; if ($(i+1) == "allocs/op") al = $i; if ($(i+1) == "peak-threads") th = sprintf("%.0f", $i) } } END { print io, al, th }'
 }
 
 # fiobench MODE G ENGINE: prints IOPS.
@@ -100,7 +102,7 @@ fiobench() {
 	local direct=0
 	[ "$1" = direct ] && direct=1
 	fio --name=bench --filename="$FILE" --size="$SIZE" --ioengine="$3" --rw=randread --bs=4k \
-		--iodepth="$2" --direct="$direct" --invalidate=0 --runtime="$FIOTIME" --time_based \
+		--iodepth="$2" --direct="$direct" --invalidate=0 --iomem=shm --runtime="$FIOTIME" --time_based \
 		--output-format=terse --terse-version=3 2>/dev/null |
 		awk -F';' 'NF > 50 && $3 == "bench" { print $8 }'
 }
@@ -189,4 +191,4 @@ done
 echo
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# Go: $T -test.bench '^BenchmarkFileReadAt\$/^MODE/gG/READER\$' -test.benchtime $BENCHTIME -test.benchmem, KAIO_BENCH_FILE=$FILE"
-echo "# fio: fio --name=bench --filename=$FILE --size=$SIZE --ioengine=io_uring|libaio --rw=randread --bs=4k --iodepth=G --direct=0|1 --invalidate=0 --runtime=$FIOTIME --time_based"
+echo "# fio: fio --name=bench --filename=$FILE --size=$SIZE --ioengine=io_uring|libaio --rw=randread --bs=4k --iodepth=G --direct=0|1 --invalidate=0 --iomem=shm --runtime=$FIOTIME --time_based"
