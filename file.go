@@ -241,129 +241,96 @@ func (f *File) WriteAtContext(ctx context.Context, p []byte, off int64) (int, er
 }
 
 func (f *File) readAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return f.at(ctx, OpPRead, p, off)
+}
+
+func (f *File) writeAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return f.at(ctx, OpPWrite, p, off)
+}
+
+// at is ReadAt or WriteAt (op OpPRead or OpPWrite).
+func (f *File) at(ctx context.Context, op Op, p []byte, off int64) (int, error) {
 	if f == nil {
 		return 0, os.ErrInvalid
 	}
 	if !f.acquire() {
-		return 0, f.pathErr("read", os.ErrClosed)
+		return 0, f.pathErr(opName(op), os.ErrClosed)
 	}
-	n, err := f.preadLoop(ctx, p, off)
+	var n int
+	var err error
+	if op == OpPWrite && f.append {
+		err = f.pathErr("write", unix.EINVAL)
+	} else {
+		n, err = f.rwLoop(ctx, op, p, off)
+	}
 	f.release()
 	return n, err
 }
 
-// preadLoop reads p at off until it is full, the file ends or an error.
-// Hold a reference.
-func (f *File) preadLoop(ctx context.Context, p []byte, off int64) (int, error) {
+func opName(op Op) string {
+	if op == OpPWrite {
+		return "write"
+	}
+	return "read"
+}
+
+// rwLoop reads (op OpPRead) p at off until it is full, the file ends or an
+// error, or writes (OpPWrite) it until all is written or an error. Hold a
+// reference.
+func (f *File) rwLoop(ctx context.Context, op Op, p []byte, off int64) (int, error) {
 	switch {
 	case off < 0:
-		return 0, f.pathErr("read", unix.EINVAL)
+		return 0, f.pathErr(opName(op), unix.EINVAL)
 	case !f.seekable:
-		return 0, f.pathErr("read", unix.ESPIPE)
+		return 0, f.pathErr(opName(op), unix.ESPIPE)
 	}
 	n := 0
 	for n < len(p) {
-		m, all, err := f.pread(ctx, p[n:], off+int64(n))
+		m, all, err := f.rw(ctx, op, p[n:], off+int64(n))
 		n += m
 		switch {
 		case err != nil:
 			return n, err
-		case m == 0, all && n < len(p):
+		case op == OpPRead && (m == 0 || all && n < len(p)):
 			if ctx != nil && ctx.Err() != nil {
 				return n, ctx.Err() // cut short by the cancellation, not by the end of the file
 			}
 			return n, io.EOF
+		case m == 0:
+			return n, f.pathErr("write", io.ErrShortWrite)
 		}
 	}
 	return n, nil
 }
 
-// pread is one read: inline if the data is cached, else through the ring.
-// all says the read went on until p was full or the file ended: every
-// engine's reads of a file do (the conformance suite's IO/ShortReadAtEOF
-// and IO/LargeRead), an inline RWF_NOWAIT read stops where the cached
-// data does.
-func (f *File) pread(ctx context.Context, p []byte, off int64) (n int, all bool, err error) {
-	if f.rdNowait.Load() {
-		n, e := preadNowait(f.fd, p, off)
+// rw is one read or write: inline when it can be done without waiting
+// (page-cached data; a write the file system takes at once), else through
+// the ring. all says the transfer went on until p was done or, reading,
+// the file ended: every engine's reads of a file do (the conformance
+// suite's IO/ShortReadAtEOF and IO/LargeRead), an inline RWF_NOWAIT read
+// stops where the cached data does.
+func (f *File) rw(ctx context.Context, op Op, p []byte, off int64) (n int, all bool, err error) {
+	nowait := &f.rdNowait
+	if op == OpPWrite {
+		nowait = &f.wrNowait
+	}
+	if nowait.Load() {
+		n, e := rwNowait(op == OpPWrite, f.fd, p, off)
 		switch e {
 		case 0:
 			return n, false, nil
-		case unix.EAGAIN: // not (all) in the page cache: the ring waits for it
+		case unix.EAGAIN: // it would wait (data not cached): the ring waits for it
 		case unix.EOPNOTSUPP, unix.ENOSYS:
-			f.rdNowait.Store(false)
+			nowait.Store(false)
 		default:
-			return 0, false, f.pathErr("read", e)
+			return 0, false, f.pathErr(opName(op), e)
 		}
 	}
-	res := f.ring.do(ctx, f, OpPRead, p, off)
+	res := f.ring.do(ctx, f, op, p, off)
 	if res < 0 {
-		return 0, false, f.resErr(ctx, "read", res)
+		return 0, false, f.resErr(ctx, opName(op), res)
 	}
 	return int(res), true, nil
-}
-
-func (f *File) writeAt(ctx context.Context, p []byte, off int64) (int, error) {
-	if f == nil {
-		return 0, os.ErrInvalid
-	}
-	if !f.acquire() {
-		return 0, f.pathErr("write", os.ErrClosed)
-	}
-	var n int
-	var err error
-	if f.append {
-		err = f.pathErr("write", unix.EINVAL)
-	} else {
-		n, err = f.pwriteLoop(ctx, p, off)
-	}
-	f.release()
-	return n, err
-}
-
-// pwriteLoop writes p at off until all is written or an error. Hold a
-// reference.
-func (f *File) pwriteLoop(ctx context.Context, p []byte, off int64) (int, error) {
-	switch {
-	case off < 0:
-		return 0, f.pathErr("write", unix.EINVAL)
-	case !f.seekable:
-		return 0, f.pathErr("write", unix.ESPIPE)
-	}
-	n := 0
-	for n < len(p) {
-		m, err := f.pwrite(ctx, p[n:], off+int64(n))
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			return n, f.pathErr("write", io.ErrShortWrite)
-		}
-		n += m
-	}
-	return n, nil
-}
-
-// pwrite is one write: inline if the file system takes it without
-// waiting, else through the ring.
-func (f *File) pwrite(ctx context.Context, p []byte, off int64) (int, error) {
-	if f.wrNowait.Load() {
-		n, e := pwriteNowait(f.fd, p, off)
-		switch e {
-		case 0:
-			return n, nil
-		case unix.EAGAIN:
-		case unix.EOPNOTSUPP, unix.ENOSYS:
-			f.wrNowait.Store(false)
-		default:
-			return 0, f.pathErr("write", e)
-		}
-	}
-	res := f.ring.do(ctx, f, OpPWrite, p, off)
-	if res < 0 {
-		return 0, f.resErr(ctx, "write", res)
-	}
-	return int(res), nil
 }
 
 // Read reads up to len(p) bytes at the file offset and moves it on, as
@@ -382,7 +349,7 @@ func (f *File) Read(p []byte) (int, error) {
 		return f.stream(OpPRead, "read", p)
 	}
 	f.posMu.Lock()
-	n, err := f.preadLoop(nil, p, f.pos)
+	n, err := f.rwLoop(nil, OpPRead, p, f.pos)
 	f.pos += int64(n)
 	f.posMu.Unlock()
 	if err == io.EOF && n > 0 {
@@ -406,7 +373,7 @@ func (f *File) Write(p []byte) (int, error) {
 	}
 	f.posMu.Lock()
 	defer f.posMu.Unlock()
-	n, err := f.pwriteLoop(nil, p, f.pos)
+	n, err := f.rwLoop(nil, OpPWrite, p, f.pos)
 	f.pos += int64(n)
 	if f.append && n > 0 {
 		// Linux appends whatever offset a write names: the offset is

@@ -39,6 +39,16 @@ func stamp(b []byte, g, round int, off int64) {
 	}
 }
 
+// dirFlag is where a test's file goes and the flags to open it with:
+// read-write, created, and O_DIRECT on a file system that takes it when
+// direct.
+func dirFlag(t *testing.T, direct bool) (string, int) {
+	if direct {
+		return directDir(t), os.O_CREATE | os.O_RDWR | syscall.O_DIRECT
+	}
+	return t.TempDir(), os.O_CREATE | os.O_RDWR
+}
+
 // TestFileManyGoroutines: 256 goroutines write their own blocks with
 // WriteAt, all at once, and read them back with ReadAt, checking every
 // byte, on every engine, buffered (through the page cache, and through
@@ -52,12 +62,7 @@ func TestFileManyGoroutines(t *testing.T) {
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
 			onEachEngine(t, 128, func(t *testing.T, c *kaio.Context) {
-				flag := os.O_CREATE | os.O_RDWR
-				dir := t.TempDir()
-				if direct {
-					flag |= syscall.O_DIRECT
-					dir = directDir(t)
-				}
+				dir, flag := dirFlag(t, direct)
 				p := filepath.Join(dir, "many")
 				f, err := kaio.OpenFile(p, flag, 0o600, kaio.OnContext(c))
 				if err != nil {
@@ -150,11 +155,7 @@ func TestFileCloseRacing(t *testing.T) {
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
 			onEachEngine(t, 16, func(t *testing.T, c *kaio.Context) {
-				dir := t.TempDir()
-				flag := os.O_CREATE | os.O_RDWR
-				if direct {
-					dir, flag = directDir(t), flag|syscall.O_DIRECT
-				}
+				dir, flag := dirFlag(t, direct)
 				p := filepath.Join(dir, "race")
 				if err := os.WriteFile(p, patterned(1<<20, 1), 0o600); err != nil {
 					t.Fatal(err)
@@ -252,21 +253,7 @@ func TestFileReadAtContext(t *testing.T) {
 
 		// The only slot is taken by a Read of a pipe that waits for
 		// data: the ReadAt waits for a slot, and its deadline ends it.
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		pr, err := kaio.NewFile(r, on)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error)
-		go func() {
-			_, err := pr.Read(make([]byte, 10))
-			done <- err
-		}()
-		waitInFlight(t, c, 1)
+		pr, done := blockedRead(t, c)
 		ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
 		n, err := f.ReadAtContext(ctx, buf, 0)
 		cancel()

@@ -13,19 +13,10 @@ import (
 // less than the scheduler's entersyscall/exitsyscall around it.
 const rawMax = 64 << 10
 
-// preadNowait is one preadv2(RWF_NOWAIT) of p at off: the page cache's
-// answer without waiting for the disk, or EAGAIN.
-func preadNowait(fd int, p []byte, off int64) (int, unix.Errno) {
-	return rwNowait(false, fd, p, off)
-}
-
-// pwriteNowait is one pwritev2(RWF_NOWAIT): EAGAIN when the write would
-// wait, EOPNOTSUPP where the file system does not do buffered writes
-// without waiting (ext4).
-func pwriteNowait(fd int, p []byte, off int64) (int, unix.Errno) {
-	return rwNowait(true, fd, p, off)
-}
-
+// rwNowait is one preadv2 (write false) or pwritev2 of p at off with
+// RWF_NOWAIT: the page cache's answer without waiting for the disk, or
+// EAGAIN; EOPNOTSUPP where the file system does not take the flag (ext4's
+// buffered writes).
 func rwNowait(write bool, fd int, p []byte, off int64) (int, unix.Errno) {
 	var iov [1]unix.Iovec
 	iov[0].Base = &p[0]

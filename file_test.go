@@ -103,18 +103,54 @@ func uncache(t *testing.T, p string) {
 	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
+// eachCacheState opens p on c twice, with p in the page cache and then
+// with it dropped, and runs fn on each File, which it closes after.
+func eachCacheState(t *testing.T, c *kaio.Context, p string, fn func(f *kaio.File, cached bool)) {
+	t.Helper()
+	for _, cached := range []bool{true, false} {
+		if !cached {
+			uncache(t, p)
+		}
+		f, err := kaio.Open(p, kaio.OnContext(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(f, cached)
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// blockedRead starts a Read, on a File over the read end of a new pipe,
+// that waits for data that never comes (the write end stays open until the
+// test ends), and returns the File and where the Read's error will go once
+// the request is in flight on c.
+func blockedRead(t *testing.T, c *kaio.Context) (*kaio.File, <-chan error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	pr, err := kaio.NewFile(r, kaio.OnContext(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := pr.Read(make([]byte, 10))
+		done <- err
+	}()
+	waitInFlight(t, c, 1)
+	return pr, done
+}
+
 func TestFileIOContracts(t *testing.T) {
 	onEachEngine(t, 8, func(t *testing.T, c *kaio.Context) {
 		data := patterned(100_000, 3)
 		p := writeTemp(t, t.TempDir(), data)
-		for _, cached := range []bool{true, false} {
-			if !cached {
-				uncache(t, p)
-			}
-			f, err := kaio.Open(p, kaio.OnContext(c))
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachCacheState(t, c, p, func(f *kaio.File, cached bool) {
 			// Read, ReadAt and Seek, as io.Reader, io.ReaderAt and
 			// io.Seeker say.
 			if err := iotest.TestReader(f, data); err != nil {
@@ -123,10 +159,7 @@ func TestFileIOContracts(t *testing.T) {
 			if err := iotest.TestReader(io.NewSectionReader(f, 10_000, 50_000), data[10_000:60_000]); err != nil {
 				t.Errorf("section: %v", err)
 			}
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
+		})
 
 		// io.Writer and io.WriterAt, then back through io.Reader.
 		w, err := kaio.OpenFile(filepath.Join(t.TempDir(), "w"), os.O_CREATE|os.O_RDWR, 0o600, kaio.OnContext(c))
@@ -155,14 +188,7 @@ func TestFileEOF(t *testing.T) {
 	onEachEngine(t, 8, func(t *testing.T, c *kaio.Context) {
 		data := patterned(5000, 1)
 		p := writeTemp(t, t.TempDir(), data)
-		for _, cached := range []bool{true, false} {
-			if !cached {
-				uncache(t, p)
-			}
-			f, err := kaio.Open(p, kaio.OnContext(c))
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachCacheState(t, c, p, func(f *kaio.File, cached bool) {
 			for _, tc := range []struct {
 				off, len int
 				n        int
@@ -196,8 +222,7 @@ func TestFileEOF(t *testing.T) {
 					t.Errorf("Read %d: %d, %v; want %d, %v", i, n, err, want, wantErr)
 				}
 			}
-			f.Close()
-		}
+		})
 	})
 }
 
@@ -453,25 +478,11 @@ func TestFileStream(t *testing.T) {
 		}
 
 		// Close ends a Read that waits for data that will never come.
-		r2, w2, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w2.Close()
-		pr2, err := kaio.NewFile(r2, on)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error)
-		go func() {
-			_, err := pr2.Read(make([]byte, 10))
-			done <- err
-		}()
-		waitInFlight(t, c, 1)
+		pr2, done := blockedRead(t, c)
 		if err := pr2.Close(); err != nil {
 			t.Fatal(err)
 		}
-		pathErr(t, "a Read that Close ended", <-done, "read", r2.Name(), os.ErrClosed)
+		pathErr(t, "a Read that Close ended", <-done, "read", pr2.Name(), os.ErrClosed)
 		if s := c.Stats(); s.InFlight != 0 {
 			t.Fatalf("after Close: %+v", s)
 		}
@@ -548,22 +559,8 @@ func TestFileDestroyedContext(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, w, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			pr, err := kaio.NewFile(r, kaio.OnContext(c))
-			if err != nil {
-				t.Fatal(err)
-			}
+			pr, done := blockedRead(t, c)
 			defer pr.Close()
-			done := make(chan error)
-			go func() {
-				_, err := pr.Read(make([]byte, 10))
-				done <- err
-			}()
-			waitInFlight(t, c, 1)
 			c.Destroy()
 			if err := <-done; !errors.Is(err, unix.ECANCELED) {
 				t.Fatalf("a Read in flight at Destroy: %v, want ECANCELED", err)
