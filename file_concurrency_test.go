@@ -226,16 +226,17 @@ func closeRace(t *testing.T, c *kaio.Context, p string, flag int) {
 // requests are in flight.
 func TestFileReadAtContext(t *testing.T) {
 	onEachEngine(t, 1, func(t *testing.T, c *kaio.Context) {
-		on := kaio.OnContext(c)
+		// O_DIRECT, so that every read and write goes through the ring
+		// (an uncached buffered read may not: see
+		// TestFileInlineCachedReads).
 		data := patterned(1<<20, 8)
-		p := writeTemp(t, t.TempDir(), data)
-		uncache(t, p)
-		f, err := kaio.OpenFile(p, os.O_RDWR, 0, on)
+		p := writeTemp(t, directDir(t), data)
+		f, err := kaio.OpenFile(p, os.O_RDWR|syscall.O_DIRECT, 0, kaio.OnContext(c))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		buf := make([]byte, 4096)
+		buf := kaio.AlignedBuffer(4096)
 
 		// Ended before: nothing is submitted, nothing read or written.
 		ctx, cancel := context.WithCancel(context.Background())
@@ -261,7 +262,7 @@ func TestFileReadAtContext(t *testing.T) {
 			t.Fatalf("ReadAtContext waiting for a slot: %d, %v", n, err)
 		}
 		ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
-		n, err = f.WriteAtContext(ctx, make([]byte, 4096), 0)
+		n, err = f.WriteAtContext(ctx, kaio.AlignedBuffer(4096), 0)
 		cancel()
 		if n != 0 || err != context.DeadlineExceeded {
 			t.Fatalf("WriteAtContext waiting for a slot: %d, %v", n, err)

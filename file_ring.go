@@ -20,16 +20,13 @@ import (
 //     Submit (flat combining). Calls that arrive while it is in the kernel
 //     go out together in its next round.
 //   - The reaper. A call whose request is in flight becomes the reaper
-//     when there is none: it waits in GetEvents for everyone, hands each
-//     event to its request and wakes exactly that request's caller, and
-//     goes on until its own request is done; then it wakes one caller still
-//     waiting, which takes over. With one caller at a time, the caller
-//     itself sleeps in the kernel and nothing else wakes up.
-//
-// Between two waits in GetEvents the reaper yields once (runtime.Gosched),
-// so that the callers it woke run first: their next requests queue up
-// instead of being submitted one by one, and the reaper submits them all
-// before it sleeps again.
+//     when there is none: it takes events for everyone, hands each to its
+//     request and wakes exactly that request's caller, and goes on until
+//     its own request is done; then it wakes one caller still waiting,
+//     which takes over. While awake it polls and yields, and submits what
+//     the callers it woke queue meanwhile (see reapLocked). With one
+//     caller at a time, the caller itself sleeps in the kernel and nothing
+//     else wakes up.
 //
 // A Context a fileRing runs on is reaped by it alone: OnContext's doc says
 // so.
@@ -46,8 +43,8 @@ type fileRing struct {
 	parked   opList    // callers asleep on their op's channel, whose op is not done
 	inflight int       // submitted, event not yet reaped
 	// The roles: a goroutine is submitting the queue; a goroutine is the
-	// reaper; the reaper is between two waits and will submit the queue
-	// before it sleeps again.
+	// reaper; the reaper is awake (not asleep in the kernel) and will
+	// submit the queue, so callers need not.
 	submitting bool
 	reaping    bool
 	awake      bool
@@ -337,20 +334,23 @@ func (r *fileRing) waitLocked(ctx context.Context, o *fileOp) {
 		o.parked = true
 		r.parked.pushBack(o)
 		r.mu.Unlock()
+		took := true
 		if done == nil {
 			<-o.wake // lighter than a select
 		} else {
 			select {
 			case <-o.wake:
 			case <-done:
+				took = false
 			}
 		}
 		r.mu.Lock()
-		if o.parked {
+		if took {
+			o.token = false
+		}
+		if o.parked { // nobody woke us: we left for done
 			o.parked = false
 			r.parked.remove(o)
-		} else {
-			o.token = false // the token that woke us, or that will: see putLocked
 		}
 		if done != nil && ctx.Err() != nil {
 			done = nil
