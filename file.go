@@ -14,7 +14,7 @@ import (
 // Go-shaped entry point to kaio. Any number of goroutines may call its
 // methods at once; each call waits for its own result, as with os.File,
 // while the calls of many goroutines go to the kernel together, batched
-// onto one ring (see DESIGN.md, "Files").
+// onto one ring (docs/DESIGN.md §4b says how).
 //
 // A buffered read whose data is in the page cache completes on the calling
 // goroutine with one preadv2(RWF_NOWAIT), without touching the ring. Other
@@ -27,16 +27,15 @@ import (
 // With O_DIRECT, unaligned memory, offsets and lengths are EINVAL, checked
 // before the kernel sees the call, as Submit checks them (where Linux may
 // let some through: ext4 does unaligned O_DIRECT reads as buffered ones).
-// The buffer given to a read or write belongs to kaio until the call
-// returns, as with any call; it must not be a stack variable of another
-// goroutine, which no Go code can arrange anyway.
+// The buffer of a read or write is handed to the kernel, so it escapes to
+// the heap: allocate buffers once and reuse them (a local array would be
+// allocated anew at every call).
 type File struct {
 	f        *os.File
 	name     string
 	fd       int
 	ring     *fileRing
 	seekable bool // a regular file or a block device: ReadAt, WriteAt and Seek work
-	direct   bool // O_DIRECT: reads never complete inline
 	append   bool // O_APPEND: WriteAt is refused, as os.File refuses it
 
 	// Inline RWF_NOWAIT attempts are worth making: set at open for
@@ -120,7 +119,8 @@ func OpenFile(name string, flag int, perm os.FileMode, opts ...FileOption) (*Fil
 }
 
 // NewFile makes a File of f, which it takes over: the File's Close closes
-// f, and f should not be used directly any more.
+// f, and f should not be used directly any more. On an error f is still
+// the caller's.
 func NewFile(f *os.File, opts ...FileOption) (*File, error) {
 	if f == nil {
 		return nil, &os.PathError{Op: "open", Err: unix.EBADF}
@@ -164,9 +164,10 @@ func (f *File) learn() error {
 	}
 	t := st.Mode & unix.S_IFMT
 	f.seekable = t == unix.S_IFREG || t == unix.S_IFBLK
-	f.direct = fl&unix.O_DIRECT != 0
 	f.append = fl&unix.O_APPEND != 0
-	inline := f.seekable && !f.direct
+	// O_DIRECT I/O never completes inline: RWF_NOWAIT does not make it
+	// asynchronous, it only fails it.
+	inline := f.seekable && fl&unix.O_DIRECT == 0
 	f.rdNowait.Store(inline)
 	f.wrNowait.Store(inline)
 	return nil
