@@ -42,25 +42,16 @@ MODES=${MODES:-"cached direct"} # page-cached, O_DIRECT
 ENGINES=${ENGINES:-"retry uring native"}
 SIZE=1g
 
+. "$(dirname "$0")/loop-ext4.sh"
 cleanup() {
 	rm -rf "${tmp:-}"
 	rm -f "${FILE:-}"
-	if [ -n "${loopdev:-}" ]; then
-		umount "$DIR" 2>/dev/null || true
-		losetup -d "$loopdev" 2>/dev/null || true
-		rmdir "$DIR" 2>/dev/null || true
-		rm -f "$loopimg"
-	fi
+	loop_ext4_umount
 }
 trap cleanup EXIT
 
 if [ -n "$LOOP" ]; then
-	loopimg=$(mktemp /dev/shm/kaio-bench-XXXXXX.img)
-	truncate -s "$LOOP" "$loopimg"
-	loopdev=$(losetup -f --show "$loopimg")
-	mkfs.ext4 -q "$loopdev"
-	DIR=$(mktemp -d /tmp/kaio-bench-mnt-XXXXXX)
-	mount "$loopdev" "$DIR"
+	loop_ext4_mount "$LOOP"
 fi
 FILE=$DIR/kaio-file-bench.dat
 
