@@ -338,45 +338,32 @@ func (f *File) rw(ctx context.Context, op Op, p []byte, off int64) (n int, all b
 // io.Reader says: 0, io.EOF at the end of the file. On a pipe or a socket
 // it returns what one read got, waiting in the ring (not in a thread) for
 // data to come.
-func (f *File) Read(p []byte) (int, error) {
-	if f == nil {
-		return 0, os.ErrInvalid
-	}
-	if !f.acquire() {
-		return 0, f.pathErr("read", os.ErrClosed)
-	}
-	defer f.release()
-	if !f.seekable {
-		return f.stream(OpPRead, "read", p)
-	}
-	f.posMu.Lock()
-	n, err := f.rwLoop(nil, OpPRead, p, f.pos)
-	f.pos += int64(n)
-	f.posMu.Unlock()
-	if err == io.EOF && n > 0 {
-		err = nil
-	}
-	return n, err
-}
+func (f *File) Read(p []byte) (int, error) { return f.seq(OpPRead, p) }
 
 // Write writes p at the file offset (at the end of the file with
 // O_APPEND) and moves the offset past it, as io.Writer says.
-func (f *File) Write(p []byte) (int, error) {
+func (f *File) Write(p []byte) (int, error) { return f.seq(OpPWrite, p) }
+
+// seq is Read or Write (op OpPRead or OpPWrite).
+func (f *File) seq(op Op, p []byte) (int, error) {
 	if f == nil {
 		return 0, os.ErrInvalid
 	}
 	if !f.acquire() {
-		return 0, f.pathErr("write", os.ErrClosed)
+		return 0, f.pathErr(opName(op), os.ErrClosed)
 	}
 	defer f.release()
 	if !f.seekable {
-		return f.stream(OpPWrite, "write", p)
+		return f.stream(op, p)
 	}
 	f.posMu.Lock()
 	defer f.posMu.Unlock()
-	n, err := f.rwLoop(nil, OpPWrite, p, f.pos)
+	n, err := f.rwLoop(nil, op, p, f.pos)
 	f.pos += int64(n)
-	if f.append && n > 0 {
+	switch {
+	case op == OpPRead && err == io.EOF && n > 0:
+		err = nil // the next Read says io.EOF
+	case op == OpPWrite && f.append && n > 0:
 		// Linux appends whatever offset a write names: the offset is
 		// the end of the file now.
 		if end, e := unix.Seek(f.fd, 0, io.SeekEnd); e == nil {
@@ -388,14 +375,14 @@ func (f *File) Write(p []byte) (int, error) {
 
 // stream is Read or Write on a file with no offset (a pipe, a socket, a
 // character device): one request, which waits for readiness in the ring.
-func (f *File) stream(op Op, name string, p []byte) (int, error) {
+func (f *File) stream(op Op, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	res := f.ring.do(nil, f, op, p, 0)
 	switch {
 	case res < 0:
-		return 0, f.resErr(nil, name, res)
+		return 0, f.resErr(nil, opName(op), res)
 	case res == 0 && op == OpPRead:
 		return 0, io.EOF
 	}

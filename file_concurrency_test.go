@@ -39,16 +39,6 @@ func stamp(b []byte, g, round int, off int64) {
 	}
 }
 
-// dirFlag is where a test's file goes and the flags to open it with:
-// read-write, created, and O_DIRECT on a file system that takes it when
-// direct.
-func dirFlag(t *testing.T, direct bool) (string, int) {
-	if direct {
-		return directDir(t), os.O_CREATE | os.O_RDWR | syscall.O_DIRECT
-	}
-	return t.TempDir(), os.O_CREATE | os.O_RDWR
-}
-
 // TestFileManyGoroutines: 256 goroutines write their own blocks with
 // WriteAt, all at once, and read them back with ReadAt, checking every
 // byte, on every engine, buffered (through the page cache, and through
@@ -62,13 +52,7 @@ func TestFileManyGoroutines(t *testing.T) {
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
 			onEachEngine(t, 128, func(t *testing.T, c *kaio.Context) {
-				dir, flag := dirFlag(t, direct)
-				p := filepath.Join(dir, "many")
-				f, err := kaio.OpenFile(p, flag, 0o600, kaio.OnContext(c))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
+				f, p := openTemp(t, c, "many", direct)
 				manyGoroutines(t, f, p, goroutines, rounds)
 				if s := c.Stats(); s.InFlight != 0 {
 					t.Fatalf("in flight after all calls returned: %+v", s)
@@ -126,13 +110,7 @@ func manyGoroutines(t *testing.T, f *kaio.File, p string, goroutines, rounds int
 // their turn; none sees EAGAIN.
 func TestFileMoreCallsThanSlots(t *testing.T) {
 	onEachEngine(t, 4, func(t *testing.T, c *kaio.Context) {
-		dir := directDir(t)
-		p := filepath.Join(dir, "slots")
-		f, err := kaio.OpenFile(p, os.O_CREATE|os.O_RDWR|syscall.O_DIRECT, 0o600, kaio.OnContext(c))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
+		f, p := openTemp(t, c, "slots", true)
 		rounds := 4
 		if testing.Short() {
 			rounds = 1

@@ -122,11 +122,9 @@ func eachCacheState(t *testing.T, c *kaio.Context, p string, fn func(f *kaio.Fil
 	}
 }
 
-// blockedRead starts a Read, on a File over the read end of a new pipe,
-// that waits for data that never comes (the write end stays open until the
-// test ends), and returns the File and where the Read's error will go once
-// the request is in flight on c.
-func blockedRead(t *testing.T, c *kaio.Context) (*kaio.File, <-chan error) {
+// newPipe makes a pipe and returns its read end as a File on c and its
+// write end, which is closed when t ends if the test did not close it.
+func newPipe(t *testing.T, c *kaio.Context) (*kaio.File, *os.File) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -137,6 +135,40 @@ func blockedRead(t *testing.T, c *kaio.Context) (*kaio.File, <-chan error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pr, w
+}
+
+// openTemp opens a new file name on c, read-write, with O_DIRECT on a
+// file system that takes it when direct; it is closed when t ends.
+func openTemp(t *testing.T, c *kaio.Context, name string, direct bool) (*kaio.File, string) {
+	t.Helper()
+	dir, flag := dirFlag(t, direct)
+	p := filepath.Join(dir, name)
+	f, err := kaio.OpenFile(p, flag, 0o600, kaio.OnContext(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, p
+}
+
+// dirFlag is where a test's file goes and the flags to open it with:
+// read-write, created, and O_DIRECT on a file system that takes it when
+// direct.
+func dirFlag(t *testing.T, direct bool) (string, int) {
+	if direct {
+		return directDir(t), os.O_CREATE | os.O_RDWR | syscall.O_DIRECT
+	}
+	return t.TempDir(), os.O_CREATE | os.O_RDWR
+}
+
+// blockedRead starts a Read, on a File over the read end of a new pipe,
+// that waits for data that never comes (the write end stays open until the
+// test ends), and returns the File and where the Read's error will go once
+// the request is in flight on c.
+func blockedRead(t *testing.T, c *kaio.Context) (*kaio.File, <-chan error) {
+	t.Helper()
+	pr, _ := newPipe(t, c)
 	done := make(chan error, 1)
 	go func() {
 		_, err := pr.Read(make([]byte, 10))
@@ -287,18 +319,11 @@ func TestFileErrors(t *testing.T) {
 		pathErr(t, "WriteAt on an O_APPEND file", err, "write", p, unix.EINVAL)
 		ap.Close()
 
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pr, err := kaio.NewFile(r, on)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pr, w := newPipe(t, c)
 		_, err = pr.ReadAt(make([]byte, 1), 0)
-		pathErr(t, "ReadAt on a pipe", err, "read", r.Name(), unix.ESPIPE)
+		pathErr(t, "ReadAt on a pipe", err, "read", pr.Name(), unix.ESPIPE)
 		_, err = pr.Seek(0, io.SeekStart)
-		pathErr(t, "Seek on a pipe", err, "seek", r.Name(), unix.ESPIPE)
+		pathErr(t, "Seek on a pipe", err, "seek", pr.Name(), unix.ESPIPE)
 		w.Close()
 		if n, err := pr.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 			t.Errorf("Read of a pipe with no writer: %d, %v; want 0, io.EOF", n, err)
@@ -400,13 +425,7 @@ func TestFileSeekWriteTruncateStat(t *testing.T) {
 
 func TestFileDirect(t *testing.T) {
 	onEachEngine(t, 8, func(t *testing.T, c *kaio.Context) {
-		dir := directDir(t)
-		p := filepath.Join(dir, "direct")
-		f, err := kaio.OpenFile(p, os.O_CREATE|os.O_RDWR|syscall.O_DIRECT, 0o600, kaio.OnContext(c))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
+		f, p := openTemp(t, c, "direct", true)
 		const size = 256 << 10
 		out := kaio.AlignedBuffer(size)
 		copy(out, patterned(size, 9))
@@ -428,7 +447,7 @@ func TestFileDirect(t *testing.T) {
 			t.Fatalf("Read: %d, %v", n, err)
 		}
 		// Unaligned memory, offset or length: EINVAL, as the kernel says.
-		_, err = f.ReadAt(in[1:4097], 0)
+		_, err := f.ReadAt(in[1:4097], 0)
 		pathErr(t, "ReadAt into unaligned memory", err, "read", p, unix.EINVAL)
 		_, err = f.ReadAt(in[:4096], 1)
 		pathErr(t, "ReadAt at an unaligned offset", err, "read", p, unix.EINVAL)
@@ -454,16 +473,8 @@ func TestAlignedBuffer(t *testing.T) {
 
 func TestFileStream(t *testing.T) {
 	onEachEngine(t, 8, func(t *testing.T, c *kaio.Context) {
-		on := kaio.OnContext(c)
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pr, err := kaio.NewFile(r, on)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pw, err := kaio.NewFile(w, on)
+		pr, w := newPipe(t, c)
+		pw, err := kaio.NewFile(w, kaio.OnContext(c))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,17 +42,8 @@ MODES=${MODES:-"cached direct"} # page-cached, O_DIRECT
 ENGINES=${ENGINES:-"retry uring native"}
 SIZE=1g
 
-. "$(dirname "$0")/loop-ext4.sh"
-cleanup() {
-	rm -rf "${tmp:-}"
-	rm -f "${FILE:-}"
-	loop_ext4_umount
-}
-trap cleanup EXIT
-
-if [ -n "$LOOP" ]; then
-	loop_ext4_mount "$LOOP"
-fi
+. "$(dirname "$0")/bench-common.sh"
+bench_setup
 FILE=$DIR/kaio-file-bench.dat
 
 if ! command -v fio >/dev/null; then

@@ -63,17 +63,8 @@ REPEAT=${REPEAT:-3}   # runs of each tool per stage; the table shows the median
 FIO_IOMEM=${FIO_IOMEM:-shm}
 LOOP=${LOOP:-}
 
-. "$(dirname "$0")/loop-ext4.sh"
-cleanup() {
-	rm -rf "${tmp:-}"
-	rm -f "${FILE:-}"
-	loop_ext4_umount
-}
-trap cleanup EXIT
-
-if [ -n "$LOOP" ]; then
-	loop_ext4_mount "$LOOP"
-fi
+. "$(dirname "$0")/bench-common.sh"
+bench_setup
 FILE=$DIR/kaio-bench.dat
 
 if ! command -v fio >/dev/null; then
