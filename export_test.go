@@ -15,3 +15,12 @@ func CloseSharedContext() {
 
 // FileContext is the Context f runs on.
 func FileContext(f *File) *Context { return f.ring.c }
+
+// FileBatches says how the Files on c were batched: Submit calls, the
+// requests they carried, and the most one carried.
+func FileBatches(c *Context) (submits, submitted uint64, maxBatch int) {
+	r := c.fileRing()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.submits, r.submitted, r.maxBatch
+}

@@ -54,6 +54,13 @@ func TestFileManyGoroutines(t *testing.T) {
 			onEachEngine(t, 128, func(t *testing.T, c *kaio.Context) {
 				f, p := openTemp(t, c, "many", direct)
 				manyGoroutines(t, f, p, goroutines, rounds)
+				// The calls went to the kernel in batches: with 256
+				// goroutines at once, some Submit carried several.
+				submits, submitted, most := kaio.FileBatches(c)
+				t.Logf("%d requests in %d submissions, at most %d in one", submitted, submits, most)
+				if direct && most < 2 {
+					t.Errorf("no submission carried more than one request (%d in %d)", submitted, submits)
+				}
 				if s := c.Stats(); s.InFlight != 0 {
 					t.Fatalf("in flight after all calls returned: %+v", s)
 				}

@@ -51,6 +51,12 @@ type fileRing struct {
 	full       bool // Submit said EAGAIN: wait for events before trying again
 	dead       bool // the Context was destroyed under the Files
 
+	// submits and submitted count the Submit calls and the requests
+	// they carried, and maxBatch is the most one carried: how well the
+	// calls were batched (tests read them).
+	submits, submitted uint64
+	maxBatch           int
+
 	// Scratch space, used only by the goroutine holding the matching role
 	// (submitting, reaping): the ring path allocates nothing.
 	subIocbs [fileBatch]*Iocb
@@ -238,6 +244,9 @@ func (r *fileRing) flushLocked() {
 			k++
 		}
 		r.inflight += k
+		r.submits++
+		r.submitted += uint64(k)
+		r.maxBatch = max(r.maxBatch, k)
 		r.mu.Unlock()
 		n, err := r.c.Submit(r.subIocbs[:k]...)
 		r.mu.Lock()
