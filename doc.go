@@ -16,9 +16,11 @@
 //   - retry: kaio's own, Linux 2.6's retry model in Go. A request is first
 //     attempted without blocking (preadv2/pwritev2 with RWF_NOWAIT on
 //     files, a non-blocking attempt on pipes, sockets and eventfds). What
-//     cannot finish waits on an epoll poller (readiness) or on a bounded
-//     pool of offload workers (cache misses, O_DIRECT, fsync); the wake-up
-//     kicks it onto the run list and it is retried. The kick path closes
+//     cannot finish waits on an epoll poller (readiness), on Linux AIO
+//     (O_DIRECT reads and writes, fsync: asynchronous in the kernel, as in
+//     Linux 2.6), or on a bounded pool of offload workers (cache misses,
+//     and O_DIRECT where Linux AIO is refused); the wake-up kicks it onto
+//     the run list and it is retried. The kick path closes
 //     the races of the July 2005 RFC "Races in aio call back path"
 //     (internal/kick; cmd/aio-race explores them).
 //   - uring: io_uring through raw syscalls and mapped rings.
@@ -32,7 +34,8 @@
 //
 // A context never holds more than nrEvents requests in flight or completed
 // and not yet reaped: the next Submit fails with EAGAIN. Submit takes iocbs
-// in order, stops at the first it refuses and says why (EAGAIN, EBADF,
+// in order, stops at the first it refuses and says why: a *SubmitError
+// names the iocb and the reason, and matches the errno (EAGAIN, EBADF,
 // EINVAL); nothing is half submitted. Every accepted iocb yields exactly one
 // Event: its result, a negative errno, or -ECANCELED. Buffers belong to the
 // context from Submit until their event is reaped.
@@ -68,4 +71,11 @@
 //     cannot wait on ttys at all (see its package doc).
 //   - Closing an fd does not end requests on it: a waiting request keeps
 //     its own reference to the file, as the kernel's kiocb does.
+//
+// # Platforms
+//
+// The engines are Linux's (64- and 32-bit, little- and big-endian). The
+// package builds on the other platforms Go supports too (all but Plan 9,
+// which has no errnos); there, Probe says for each engine why it is not
+// usable, and Setup returns a *SetupError that wraps errors.ErrUnsupported.
 package kaio

@@ -4,12 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/kaio-go/kaio/internal/core"
-	"github.com/kaio-go/kaio/internal/native"
-	"github.com/kaio-go/kaio/internal/retry"
-	"github.com/kaio-go/kaio/internal/uring"
-	"golang.org/x/sys/unix"
 )
 
 // Engine names an implementation behind the API.
@@ -45,35 +39,30 @@ func ParseEngine(s string) (Engine, error) {
 
 // EngineStatus says whether an engine works on this machine, and if not why.
 type EngineStatus struct {
+	// Engine is the engine this is about: EngineRetry, EngineURing or
+	// EngineNative.
 	Engine Engine
+	// Usable reports that Setup with WithEngine(Engine) works here (up to
+	// the limits that Setup's nrEvents may hit).
 	Usable bool
-	Reason string // why not, when !Usable
-	Err    error  // the errno behind Reason, if one (ENOSYS, EPERM, ENOMEM, ...)
+	// Reason says why not, when !Usable: the setting or limit that
+	// refused the engine, with its current value ("io_uring_setup is
+	// refused by a seccomp filter (Seccomp: 2) (EPERM)"), or the platform
+	// that has none of kaio's engines.
+	Reason string
+	// Err is the error behind Reason: an errno (ENOSYS, EPERM, ENOMEM,
+	// EAGAIN, ...), or one that wraps errors.ErrUnsupported where kaio's
+	// engines do not exist. Nil when Usable.
+	Err error
 }
 
-// Probe reports, for each concrete engine, whether it works here. Each
-// kernel engine is tried for real: a ring is set up, asked for the opcodes
-// kaio needs, and entered once.
+// Probe reports, for each concrete engine, whether it works here. On Linux
+// each kernel engine is tried for real: a ring is set up, asked for the
+// opcodes kaio needs, and entered once. Elsewhere every engine is
+// reported unusable, with the reason.
 func Probe() []EngineStatus {
-	return []EngineStatus{
-		{Engine: EngineRetry, Usable: true},
-		probeURing(),
-		probeNative(),
-	}
+	return []EngineStatus{probeRetry(), probeURing(), probeNative()}
 }
-
-// probeURing and probeNative are variables so that a test can make a probe
-// fail and watch auto fall back.
-var (
-	probeURing = func() EngineStatus {
-		st := uring.Probe()
-		return EngineStatus{Engine: EngineURing, Usable: st.Usable, Reason: st.Reason, Err: st.Err}
-	}
-	probeNative = func() EngineStatus {
-		st := native.Probe()
-		return EngineStatus{Engine: EngineNative, Usable: st.Usable, Reason: st.Reason, Err: st.Err}
-	}
-)
 
 // auto remembers what autoEngine chose: probing sets up a ring, which is
 // not worth doing at every Setup.
@@ -103,16 +92,4 @@ func resetAuto() {
 	auto.Lock()
 	auto.done = false
 	auto.Unlock()
-}
-
-func newBackend(e Engine, nr int, cfg *config) (core.Backend, error) {
-	switch e {
-	case EngineRetry:
-		return retry.New(nr, retry.Config{Workers: cfg.workers})
-	case EngineURing:
-		return uring.New(nr)
-	case EngineNative:
-		return native.New(nr)
-	}
-	return nil, unix.EINVAL
 }

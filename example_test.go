@@ -1,6 +1,10 @@
+//go:build linux
+
 package kaio_test
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kaio-go/kaio"
+	"golang.org/x/sys/unix"
 )
 
 func Example() {
@@ -39,6 +44,222 @@ func Example() {
 	// Output:
 	// 1 1 11
 	// 11 hello, kaio
+}
+
+// A read: submit it, then reap its event. The buffer is the context's
+// until then.
+func ExampleContext_Submit() {
+	f, err := os.CreateTemp("", "kaio-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	f.WriteString("an asynchronous read")
+
+	ctx, err := kaio.Setup(1)
+	if err != nil {
+		panic(err)
+	}
+	defer ctx.Destroy()
+
+	buf := make([]byte, 12)
+	read := &kaio.Iocb{Op: kaio.OpPRead, Fd: int(f.Fd()), Buf: buf, Offset: 3}
+	if _, err := ctx.Submit(read); err != nil {
+		panic(err)
+	}
+	events := make([]kaio.Event, 1)
+	if _, err := ctx.GetEvents(1, events, -1); err != nil {
+		panic(err)
+	}
+	ev := events[0]
+	if err := ev.Err(); err != nil {
+		panic(err)
+	}
+	fmt.Println(ev.Obj == read, ev.Res, string(buf[:ev.Res]))
+	// Output: true 12 asynchronous
+}
+
+// A batch: many iocbs in one Submit, their events reaped as they come,
+// in any order; Data says which is which.
+func ExampleContext_Submit_batch() {
+	f, err := os.CreateTemp("", "kaio-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+
+	const blocks, size = 8, 4096
+	ctx, err := kaio.Setup(blocks)
+	if err != nil {
+		panic(err)
+	}
+	defer ctx.Destroy()
+
+	mem := make([]byte, blocks*size)
+	iocbs := make([]*kaio.Iocb, blocks)
+	for i := range iocbs {
+		buf := mem[i*size : (i+1)*size]
+		for j := range buf {
+			buf[j] = byte('a' + i)
+		}
+		iocbs[i] = &kaio.Iocb{Op: kaio.OpPWrite, Fd: int(f.Fd()), Buf: buf, Offset: int64(i * size), Data: uint64(i)}
+	}
+	if n, err := ctx.Submit(iocbs...); err != nil {
+		panic(fmt.Sprint(n, err)) // n were accepted; the error says why the next was not
+	}
+	written := make([]int64, blocks)
+	events := make([]kaio.Event, blocks)
+	for got := 0; got < blocks; {
+		n, err := ctx.GetEvents(1, events, time.Second)
+		if err != nil {
+			panic(err)
+		}
+		for _, ev := range events[:n] {
+			written[ev.Data] = ev.Res
+		}
+		got += n
+	}
+	fmt.Println(written)
+
+	back := make([]byte, 3)
+	f.ReadAt(back, 5*size-1)
+	fmt.Println(string(back))
+	// Output:
+	// [4096 4096 4096 4096 4096 4096 4096 4096]
+	// eff
+}
+
+// Cancel: a read of an empty pipe waits; cancelled, its event still
+// comes, with -ECANCELED.
+func ExampleContext_Cancel() {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		panic(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+
+	ctx, err := kaio.Setup(1)
+	if err != nil {
+		panic(err)
+	}
+	defer ctx.Destroy()
+
+	read := &kaio.Iocb{Op: kaio.OpPRead, Fd: p[0], Buf: make([]byte, 64)}
+	if _, err := ctx.Submit(read); err != nil {
+		panic(err)
+	}
+	events := make([]kaio.Event, 1)
+	n, _ := ctx.GetEvents(1, events, 10*time.Millisecond)
+	fmt.Println("events before Cancel:", n)
+
+	if err := ctx.Cancel(read); err != nil {
+		panic(err)
+	}
+	if _, err := ctx.GetEvents(1, events, -1); err != nil {
+		panic(err)
+	}
+	fmt.Println(events[0].Obj == read, errors.Is(events[0].Err(), unix.ECANCELED))
+	// Output:
+	// events before Cancel: 0
+	// true true
+}
+
+// Eventfd: with FlagResFd each completion adds one to the eventfd, after
+// its event is in the ring, so that a loop that waits on eventfds (or
+// epoll) learns when to reap.
+func ExampleFlagResFd() {
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		panic(err)
+	}
+	defer unix.Close(efd)
+
+	ctx, err := kaio.Setup(4)
+	if err != nil {
+		panic(err)
+	}
+	defer ctx.Destroy()
+
+	for i := 0; i < 3; i++ {
+		if _, err := ctx.Submit(&kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: efd}); err != nil {
+			panic(err)
+		}
+	}
+	var count [8]byte
+	total := uint64(0)
+	for total < 3 {
+		if _, err := unix.Read(efd, count[:]); err != nil { // blocks until a completion
+			panic(err)
+		}
+		total += binary.NativeEndian.Uint64(count[:])
+	}
+	n, _ := ctx.GetEvents(0, make([]kaio.Event, 4), 0) // they are there: no wait
+	fmt.Println(total, n)
+	// Output: 3 3
+}
+
+// Poll: OpPoll completes once its fd is ready for the events asked, with
+// the events that are ready.
+func ExampleOpPoll() {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		panic(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+
+	ctx, err := kaio.Setup(1)
+	if err != nil {
+		panic(err)
+	}
+	defer ctx.Destroy()
+
+	poll := &kaio.Iocb{Op: kaio.OpPoll, Fd: p[0], Events: unix.POLLIN}
+	if _, err := ctx.Submit(poll); err != nil {
+		panic(err)
+	}
+	events := make([]kaio.Event, 1)
+	n, _ := ctx.GetEvents(1, events, 10*time.Millisecond)
+	fmt.Println("ready before a write:", n)
+
+	unix.Write(p[1], []byte("x"))
+	if _, err := ctx.GetEvents(1, events, -1); err != nil {
+		panic(err)
+	}
+	fmt.Println(events[0].Res&unix.POLLIN != 0)
+	// Output:
+	// ready before a write: 0
+	// true
+}
+
+// A refused iocb: Submit says which and why, and the error still matches
+// its errno.
+func ExampleSubmitError() {
+	ctx, err := kaio.Setup(4)
+	if err != nil {
+		panic(err)
+	}
+	defer ctx.Destroy()
+
+	f, err := os.CreateTemp("", "kaio-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+
+	ok := &kaio.Iocb{Op: kaio.OpNoop}
+	bad := &kaio.Iocb{Op: kaio.OpPRead, Fd: int(f.Fd()), Buf: make([]byte, 8), Offset: -1}
+	n, err := ctx.Submit(ok, bad)
+	fmt.Println(n, err)
+	var se *kaio.SubmitError
+	fmt.Println(errors.As(err, &se) && se.Iocb == bad, errors.Is(err, unix.EINVAL))
+	// Output:
+	// 1 kaio: Submit: iocbs[1] refused: negative offset -1 (EINVAL)
+	// true true
 }
 
 // Registered buffers: the io units' memory handed to the kernel once. On

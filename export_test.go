@@ -1,3 +1,5 @@
+//go:build linux
+
 package kaio
 
 // CloseSharedContext destroys the process-wide Context that Files use by

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kaio_test
 
 import (
@@ -127,6 +129,73 @@ func TestFileMoreCallsThanSlots(t *testing.T) {
 			t.Fatalf("stats after: %+v", s)
 		}
 	})
+}
+
+// TestFileRingFullOfOthers: when the Context's ring is full of requests
+// that are not the Files' (Submit says EAGAIN and nothing of the Files is
+// in flight), a File call waits until there is room; EAGAIN never reaches
+// it. (Written when Submit's errors became *SubmitError and the ring took
+// that EAGAIN for a refusal of the call: WriteAt returned EAGAIN at once.)
+func TestFileRingFullOfOthers(t *testing.T) {
+	for _, e := range []kaio.Engine{kaio.EngineRetry, kaio.EngineURing} { // native's pipe reads block in io_submit
+		t.Run(e.String(), func(t *testing.T) {
+			usable(t, e)
+			c, err := kaio.Setup(2, kaio.WithEngine(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Destroy()
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			defer w.Close()
+			bufs := [2][]byte{make([]byte, 1), make([]byte, 1)}
+			others := []*kaio.Iocb{
+				{Op: kaio.OpPRead, Fd: int(r.Fd()), Buf: bufs[0], Data: 1},
+				{Op: kaio.OpPRead, Fd: int(r.Fd()), Buf: bufs[1], Data: 2},
+			}
+			if n, err := c.Submit(others...); n != 2 {
+				t.Fatalf("Submit of the pipe reads: %d, %v", n, err)
+			}
+			f, _ := openTemp(t, c, "full", true)
+			done := make(chan error, 1)
+			go func() {
+				n, err := f.WriteAt(kaio.AlignedBuffer(4096), 0)
+				if err == nil && n != 4096 {
+					err = fmt.Errorf("wrote %d bytes", n)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("WriteAt returned while the ring was full: %v", err)
+			case <-time.After(20 * time.Millisecond):
+			}
+			// Make room: the pipe reads complete, and are reaped here
+			// (the Files reap only when theirs are in flight).
+			if _, err := w.Write([]byte("ab")); err != nil {
+				t.Fatal(err)
+			}
+			evs := make([]kaio.Event, 2)
+			for got := 0; got < 2; {
+				n, err := c.GetEvents(1, evs, 5*time.Second)
+				if err != nil || n == 0 {
+					t.Fatalf("GetEvents: %d, %v", n, err)
+				}
+				got += n
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("WriteAt once the ring had room: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("WriteAt never ran once the ring had room")
+			}
+		})
+	}
 }
 
 // TestFileCloseRacing: Close while goroutines read, write, seek and sync.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kaio
 
 import (
@@ -158,6 +160,26 @@ func (l *opList) popFront() *fileOp {
 	return o
 }
 
+// fileRings holds each Context's fileRing (*Context to *fileRing), made
+// when its first File opens and forgotten when it is destroyed. It is a
+// table beside Context, not a field of it, because Context is declared on
+// every platform and Files run on one only on Linux. Files look their ring
+// up once, at open.
+var fileRings sync.Map
+
+// fileRing returns the Files' ring of c, making it at first use.
+func (c *Context) fileRing() *fileRing {
+	if r, ok := fileRings.Load(c); ok {
+		return r.(*fileRing)
+	}
+	r, _ := fileRings.LoadOrStore(c, newFileRing(c, c.nr))
+	return r.(*fileRing)
+}
+
+// forgetFileRing drops c's fileRing when c is destroyed; Files still open
+// on c keep it, and their calls fail as c's engine does.
+func forgetFileRing(c *Context) { fileRings.Delete(c) }
+
 func newFileRing(c *Context, nr int) *fileRing {
 	r := &fileRing{c: c, nr: nr}
 	r.queue.k, r.parked.k = qLink, pLink
@@ -191,10 +213,10 @@ func (r *fileRing) putLocked(o *fileOp) {
 }
 
 // do runs one request for f and returns its result: a byte count or a
-// negative errno; -ECANCELED when ctx ended first (ctx may be nil).
+// negative errno; -ECANCELED when ctx ended first.
 // The caller holds a reference on f, so its fd stays open throughout.
 func (r *fileRing) do(ctx context.Context, f *File, op Op, p []byte, off int64) int64 {
-	if ctx != nil && ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return -int64(unix.ECANCELED) // a later request of a call whose context ended
 	}
 	r.mu.Lock()
@@ -249,6 +271,7 @@ func (r *fileRing) flushLocked() {
 		r.maxBatch = max(r.maxBatch, k)
 		r.mu.Unlock()
 		n, err := r.c.Submit(r.subIocbs[:k]...)
+		errno := errnoOf(err)
 		r.mu.Lock()
 		for _, o := range r.subOps[:n] {
 			if o.state != opSubmitting {
@@ -265,10 +288,10 @@ func (r *fileRing) flushLocked() {
 		r.inflight -= k - n
 		if n < k {
 			rest := r.subOps[n:k]
-			if err != unix.EAGAIN {
+			if errno != unix.EAGAIN {
 				// Submit refused this one (EBADF, EINVAL: the
 				// errnos of io_submit): that is its result.
-				r.finishLocked(rest[0], -errnoOf(err))
+				r.finishLocked(rest[0], -int64(errno))
 				rest = rest[1:]
 			} else if r.inflight > 0 {
 				// The ring is full after all: its other slots are
@@ -293,12 +316,17 @@ func (r *fileRing) flushLocked() {
 	r.submitting = false
 }
 
-// errnoOf is err's errno, EIO for an error that is not one.
-func errnoOf(err error) int64 {
-	if e, ok := err.(unix.Errno); ok {
-		return int64(e)
+// errnoOf is the errno of Submit's error (a *SubmitError, whose Err is
+// the errno), EIO for an error that has none. A type switch, not
+// errors.As, which would allocate.
+func errnoOf(err error) unix.Errno {
+	if se, ok := err.(*SubmitError); ok {
+		err = se.Err
 	}
-	return int64(unix.EIO)
+	if e, ok := err.(unix.Errno); ok {
+		return e
+	}
+	return unix.EIO
 }
 
 // finishLocked records o's result and wakes its caller if it sleeps.
@@ -322,10 +350,7 @@ func (r *fileRing) wakeLocked(o *fileOp) {
 // asleep on o.wake. When ctx ends first it cancels o and still waits for
 // its end, since the buffer is the kernel's until then. Hold mu.
 func (r *fileRing) waitLocked(ctx context.Context, o *fileOp) {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
+	done := ctx.Done() // nil for a context that cannot end: no select then
 	for o.state != opDone {
 		switch {
 		case !r.reaping && r.inflight > 0:

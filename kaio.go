@@ -2,55 +2,19 @@ package kaio
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"syscall"
 	"time"
-
-	"github.com/kaio-go/kaio/internal/core"
-	"golang.org/x/sys/unix"
 )
-
-// Op is an iocb opcode, numbered as Linux's IOCB_CMD_*.
-type Op = core.Op
-
-// The ops, numbered as IOCB_CMD_* in linux/aio_abi.h.
-const (
-	OpPRead   = core.OpPRead
-	OpPWrite  = core.OpPWrite
-	OpFSync   = core.OpFSync
-	OpFDSync  = core.OpFDSync
-	OpPoll    = core.OpPoll
-	OpNoop    = core.OpNoop
-	OpPReadv  = core.OpPReadv
-	OpPWritev = core.OpPWritev
-)
-
-// FlagResFd (Iocb.Flags) asks for the eventfd in Iocb.ResFd to be signalled
-// once per completion, as IOCB_FLAG_RESFD does.
-const FlagResFd = core.FlagResFd
-
-// Iocb is one I/O request; see core.Iocb for its fields. The context owns it
-// and its buffers from Submit until its Event is reaped.
-type Iocb = core.Iocb
-
-// Event is one completion: Res is a byte count, poll revents, or a negative
-// errno (Err converts it).
-type Event = core.Event
-
-// Stats are a context's counters since Setup.
-type Stats = core.Stats
 
 // Context is an AIO context: a bounded completion ring, the requests in
 // flight, and the engine that runs them. All methods are safe for concurrent
 // use.
 type Context struct {
-	be     core.Backend
+	be     engineContext
 	engine Engine
 	nr     int
-
-	// files runs the requests of the Files on this Context, made when
-	// the first one opens.
-	filesOnce sync.Once
-	files     *fileRing
 
 	regMu      sync.Mutex
 	registered bool // RegisterBuffers succeeded and UnregisterBuffers has not run
@@ -59,17 +23,27 @@ type Context struct {
 
 // Setup creates a context with room for nrEvents completions: it never holds
 // more than nrEvents requests in flight or completed and not yet reaped.
-// nrEvents <= 0 gives EINVAL.
+// nrEvents <= 0, and nrEvents above 1<<20 (1048576), give EINVAL. The
+// kernel engines may refuse sizes below that: native with EAGAIN when
+// nrEvents (plus the 64 slots it keeps for Do) is over fs.aio-max-nr, or
+// the contexts of the whole machine have used it up (fs.aio-nr); uring
+// with ENOMEM when its rings do not fit under RLIMIT_MEMLOCK (a process
+// without CAP_IPC_LOCK); either with EPERM under a seccomp filter, and
+// uring under kernel.io_uring_disabled. The error is then a *SetupError
+// that names the limit and its current values and wraps the errno
+// (errors.Is(err, syscall.EAGAIN) holds).
 func Setup(nrEvents int, opts ...Option) (*Context, error) {
-	if nrEvents <= 0 || nrEvents > maxEvents {
-		return nil, unix.EINVAL
-	}
 	cfg := config{engine: EngineAuto}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.workers < 0 {
-		return nil, unix.EINVAL
+	switch {
+	case nrEvents <= 0:
+		return nil, setupError(nrEvents, cfg.engine, "nrEvents must be at least 1 (EINVAL)", syscall.EINVAL)
+	case nrEvents > maxEvents:
+		return nil, setupError(nrEvents, cfg.engine, "nrEvents above the bound of 1<<20 (1048576) (EINVAL)", syscall.EINVAL)
+	case cfg.workers < 0:
+		return nil, setupError(nrEvents, cfg.engine, fmt.Sprintf("WithWorkers(%d): a negative number of workers (EINVAL)", cfg.workers), syscall.EINVAL)
 	}
 	eng := cfg.engine
 	if eng == EngineAuto {
@@ -77,19 +51,15 @@ func Setup(nrEvents int, opts ...Option) (*Context, error) {
 	}
 	be, err := newBackend(eng, nrEvents, &cfg)
 	if err != nil {
-		return nil, err
+		return nil, setupError(nrEvents, eng, setupReason(eng, nrEvents, err), err)
 	}
 	return &Context{be: be, engine: eng, nr: nrEvents}, nil
 }
 
-// fileRing returns the Files' ring of c, making it at first use.
-func (c *Context) fileRing() *fileRing {
-	c.filesOnce.Do(func() { c.files = newFileRing(c, c.nr) })
-	return c.files
-}
-
-// maxEvents bounds nrEvents as the kernel bounds io_setup (its aio_max_nr
-// default is 65536); larger rings are refused with EINVAL.
+// maxEvents bounds nrEvents. A ring of 1<<20 events is 32 MiB of Events;
+// more is taken for a mistake and refused with EINVAL before any engine is
+// asked (Linux AIO's own bound, fs.aio-max-nr, is 65536 by default, for
+// all the contexts of the machine together).
 const maxEvents = 1 << 20
 
 // Engine returns the engine the context actually runs on (never EngineAuto).
@@ -100,20 +70,21 @@ func (c *Context) Engine() Engine { return c.engine }
 // saying why the next was refused: EAGAIN (ring full), EBADF (fd not open,
 // or not open for that direction), EINVAL (bad op, offset, flags, O_DIRECT
 // alignment, an iocb already in flight, a destroyed context).
-func (c *Context) Submit(iocbs ...*Iocb) (int, error) { return c.be.Submit(iocbs) }
+func (c *Context) Submit(iocbs ...*Iocb) (int, error) { return c.be.submit(iocbs) }
 
 // GetEvents copies up to len(events) completions into events, waiting until
 // at least minNr are available or timeout passes: timeout < 0 waits forever,
 // 0 never sleeps. It returns how many it copied, which on timeout may be
 // fewer than minNr with a nil error. minNr outside [0, len(events)] is EINVAL.
+// A GetEvents still waiting when Destroy starts returns 0 and EINVAL.
 func (c *Context) GetEvents(minNr int, events []Event, timeout time.Duration) (int, error) {
-	return c.be.GetEvents(nil, minNr, events, timeout)
+	return c.be.getEvents(context.Background(), minNr, events, timeout)
 }
 
 // GetEventsContext is GetEvents bounded by ctx instead of a timeout. When ctx
 // ends first it returns what it has, and ctx.Err() if that is nothing.
 func (c *Context) GetEventsContext(ctx context.Context, minNr int, events []Event) (int, error) {
-	return c.be.GetEvents(ctx, minNr, events, -1)
+	return c.be.getEvents(ctx, minNr, events, -1)
 }
 
 // Cancel starts cancelling iocb. It returns nil when cancellation is done or
@@ -121,21 +92,24 @@ func (c *Context) GetEventsContext(ctx context.Context, minNr int, events []Even
 // first) still arrives through the ring. EINVAL: iocb is not in flight on
 // this context. EAGAIN: it cannot be cancelled now (a blocking syscall is
 // already under way).
-func (c *Context) Cancel(iocb *Iocb) error { return c.be.Cancel(iocb) }
+func (c *Context) Cancel(iocb *Iocb) error { return c.be.cancel(iocb) }
 
 // Do runs iocb on the calling goroutine through the same machinery as Submit
 // and returns its event. It uses no ring slot. Errors that Submit would
 // return are returned as the event's Res (a negative errno).
-func (c *Context) Do(iocb *Iocb) Event { return c.be.Do(iocb) }
+func (c *Context) Do(iocb *Iocb) Event { return c.be.do(iocb) }
 
 // Stats returns the context's counters.
-func (c *Context) Stats() Stats { return c.be.Stats() }
+func (c *Context) Stats() Stats { return c.be.stats() }
 
 // Destroy cancels everything in flight, waits until every request has ended,
 // and releases every goroutine, fd and mapping the context owns. Events not
-// reaped are dropped. Later calls on the context return EINVAL.
+// reaped are dropped, including those a GetEvents asleep at that moment was
+// waiting to return: it returns 0 and EINVAL. Later calls on the context
+// return EINVAL.
 func (c *Context) Destroy() error {
-	err := c.be.Destroy()
+	err := c.be.destroy()
+	forgetFileRing(c)
 	c.regMu.Lock()
 	c.destroyed, c.registered = true, false
 	c.regMu.Unlock()
@@ -167,25 +141,23 @@ const (
 // mapping on some file systems).
 func (c *Context) RegisterBuffers(bufs ...[]byte) error {
 	if len(bufs) == 0 || len(bufs) > maxRegBuffers {
-		return unix.EINVAL
+		return syscall.EINVAL
 	}
 	for _, b := range bufs {
 		if len(b) == 0 || len(b) > maxRegBufferLen {
-			return unix.EINVAL
+			return syscall.EINVAL
 		}
 	}
 	c.regMu.Lock()
 	defer c.regMu.Unlock()
 	switch {
 	case c.destroyed:
-		return unix.EINVAL
+		return syscall.EINVAL
 	case c.registered:
-		return unix.EBUSY
+		return syscall.EBUSY
 	}
-	if r, ok := c.be.(core.BufferRegistrar); ok {
-		if err := r.RegisterBuffers(bufs); err != nil {
-			return err
-		}
+	if err := c.be.registerBuffers(bufs); err != nil {
+		return err
 	}
 	c.registered = true
 	return nil
@@ -200,14 +172,12 @@ func (c *Context) UnregisterBuffers() error {
 	defer c.regMu.Unlock()
 	switch {
 	case c.destroyed:
-		return unix.EINVAL
+		return syscall.EINVAL
 	case !c.registered:
-		return unix.ENXIO
+		return syscall.ENXIO
 	}
-	if r, ok := c.be.(core.BufferRegistrar); ok {
-		if err := r.UnregisterBuffers(); err != nil {
-			return err
-		}
+	if err := c.be.unregisterBuffers(); err != nil {
+		return err
 	}
 	c.registered = false
 	return nil

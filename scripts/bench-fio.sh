@@ -5,6 +5,7 @@
 #   bash scripts/bench-fio.sh                  # a file in the current directory
 #   SIZE=256m BUF_SIZE=1g REPEAT=1 DIR=/mnt/test bash scripts/bench-fio.sh
 #   LOOP=3g bash scripts/bench-fio.sh          # on a RAM-backed block device (root)
+#   SECCOMP=docker LOOP=3g bash scripts/bench-fio.sh   # inside Docker's seccomp profile
 #
 # It builds cmd/aio-stress, installs fio (Debian's package) if it is
 # missing, writes the file once, then for each case and stage runs
@@ -36,6 +37,16 @@
 # off a 64 KiB boundary run about a fifth slower on ext4, in fio as in
 # aio-stress: each spans two of its large folios.)
 #
+# SECCOMP=docker runs both tools inside Docker's default seccomp profile,
+# as in a container where io_uring is refused (internal/dockerseccomp's
+# seccomp-run installs it and execs the tool): aio-stress on the engines
+# of ENGINES (default auto, which resolves to retry there), fio with
+# libaio and psync (its io_uring is refused too). fio runs inside the
+# filter as well, so that both pay the same per-syscall filter cost
+# (nothing, for syscalls the profile allows whatever their arguments:
+# the kernel caches those verdicts). The tables then compare auto with
+# fio libaio (O_DIRECT) and fio psync (buffered), issue 13's targets.
+#
 # LOOP=SIZE runs everything on an ext4 file system made for the run on a
 # loop device over a file in /dev/shm, then removes it. O_DIRECT I/O then
 # goes through the block layer to RAM: the figures measure the tools and
@@ -47,7 +58,15 @@ set -euo pipefail
 SIZE=${SIZE:-1g}
 BUF_SIZE=${BUF_SIZE:-2g} # under dirty_background_ratio (10% of 24 GiB): writeback does not start mid-run
 DIR=${DIR:-$PWD}
-ENGINES=${ENGINES:-"retry uring native"}
+SECCOMP=${SECCOMP:-}
+case $SECCOMP in
+"") ENGINES=${ENGINES:-"retry uring native"} ;;
+docker) ENGINES=${ENGINES:-auto} ;;
+*)
+	echo "bench-fio.sh: SECCOMP=$SECCOMP: want docker or nothing" >&2
+	exit 1
+	;;
+esac
 # FIO_BATCH=8 gives fio aio-stress's own batching (submit 8, reap at least
 # 8: --iodepth_batch_submit and --iodepth_batch_complete_min), which
 # compares the engines rather than the tools' submission patterns; the
@@ -72,20 +91,26 @@ if ! command -v fio >/dev/null; then
 fi
 tmp=$(mktemp -d)
 go build -o "$tmp/aio-stress" ./cmd/aio-stress
-AS=$tmp/aio-stress
+AS=("$tmp/aio-stress")
+IN=() # what runs a tool: nothing, or seccomp-run
+if [ -n "$SECCOMP" ]; then
+	go build -o "$tmp/seccomp-run" ./internal/dockerseccomp/cmd/seccomp-run
+	IN=("$tmp/seccomp-run" -policy "$SECCOMP")
+	AS=("${IN[@]}" "$tmp/aio-stress")
+fi
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr); $(nproc) cpus; fio $(fio --version)"
-echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($BUF_SIZE buffered, $SIZE O_DIRECT, $(df -T "$DIR" | awk 'NR==2{print $2}') on $(df "$DIR" | awk 'NR==2{print $1}')${loopdev:+ over $loopimg}); median of $REPEAT"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($BUF_SIZE buffered, $SIZE O_DIRECT, $(df -T "$DIR" | awk 'NR==2{print $2}') on $(df "$DIR" | awk 'NR==2{print $1}')${loopdev:+ over $loopimg}); median of $REPEAT${SECCOMP:+; both tools inside the $SECCOMP seccomp profile}"
 
 # Lay the file out once, so that every write below overwrites.
-if ! "$AS" -E retry -s "$BUF_SIZE" -o 0 "$FILE" >/dev/null 2>"$tmp/err"; then
+if ! "${AS[@]}" -E retry -s "$BUF_SIZE" -o 0 "$FILE" >/dev/null 2>"$tmp/err"; then
 	cat "$tmp/err" >&2
 	exit 1
 fi
 
 usable=()
 for e in $ENGINES; do
-	if "$AS" -E "$e" -s 4m -r 4k -o 1 -n "$FILE" >/dev/null 2>"$tmp/err"; then
+	if "${AS[@]}" -E "$e" -s 4m -r 4k -o 1 -n "$FILE" >/dev/null 2>"$tmp/err"; then
 		usable+=("$e")
 	else
 		echo "# kaio engine $e: $(cat "$tmp/err")"
@@ -96,7 +121,7 @@ done
 kaio() {
 	local e=$1 size=$2
 	shift 2
-	"$AS" -E "$e" -s "$size" -json "$@" "$FILE" 2>"$tmp/kaio.err" |
+	"${AS[@]}" -E "$e" -s "$size" -json "$@" "$FILE" 2>"$tmp/kaio.err" |
 		sed -E 's/.*"stage":"([^"]*)".*"io_mb_per_s":([0-9.e+-]+).*/\1=\2/' | tr ' ' _
 }
 
@@ -104,7 +129,7 @@ kaio() {
 fio_run() {
 	local rand=()
 	case $2 in rand*) rand=(--blockalign=4k --norandommap) ;; esac
-	fio "${rand[@]}" --name=bench --filename="$FILE" --size="$6" --ioengine="$1" --rw="$2" --bs="$3" \
+	"${IN[@]}" fio "${rand[@]}" --name=bench --filename="$FILE" --size="$6" --ioengine="$1" --rw="$2" --bs="$3" \
 		--iodepth="$4" ${FIO_BATCH:+--iodepth_batch_submit=$FIO_BATCH --iodepth_batch_complete_min=$FIO_BATCH} --direct="$5" --invalidate=0 --iomem="$FIO_IOMEM" --runtime="$RUNTIME" --output-format=terse --terse-version=3 2>/dev/null |
 		awk -F';' -v rw="$2" 'NF > 50 && $3 == "bench" { kib = (rw ~ /write/) ? $48 : $7; printf "%.1f\n", kib / 1024 }'
 	# aio-stress fsyncs between its stages (not counted in its figure):
@@ -116,6 +141,7 @@ fio_run() {
 declare -A R # case/stage/tool -> MiB/s, the median over the repeats
 declare -A S # case/stage/tool/repeat -> MiB/s, one sample
 fios=(libaio io_uring psync)
+[ -n "$SECCOMP" ] && fios=(libaio psync)
 stages=(write read random_write random_read)
 fiorw=(write read randwrite randread)
 
@@ -161,6 +187,63 @@ case_run 4k-direct-d32 4k 32 1 3
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
+# pratio CASE STAGE A B: the median over the repeats of A's sample over
+# B's in the same repeat. The tools of a repeat run one right after the
+# other, so this follows the machine's drift better than a ratio of medians.
+pratio() {
+	local k
+	for k in $(seq "$REPEAT"); do
+		ratio "${S[$1/$2/$3/$k]:-}" "${S[$1/$2/$4/$k]:-}"
+		echo
+	done | grep -v -- - | median | awk '{ printf "%.2f", $1 }'
+}
+
+# argbest CASE STAGE TOOL...: the tool with the highest median.
+argbest() {
+	local name=$1 st=$2 b="" bv=0 t
+	shift 2
+	for t in "$@"; do
+		[ -n "${R[$name/$st/$t]:-}" ] || continue
+		if awk -v a="${R[$name/$st/$t]}" -v b="$bv" 'BEGIN { exit !(a > b) }'; then b=$t bv=${R[$name/$st/$t]}; fi
+	done
+	echo "$b"
+}
+
+if [ -n "$SECCOMP" ]; then
+	# Inside the profile: each engine against fio libaio, the target of
+	# the O_DIRECT cases, and fio psync, that of the buffered ones.
+	echo
+	echo "Inside Docker's default seccomp profile ($SECCOMP), both tools. Medians, MiB/s, and the ratios of the medians; paired: the median over the $REPEAT repeats of the ratio within each repeat."
+	echo
+	printf '| case | stage |'
+	for e in "${usable[@]}"; do printf ' kaio-%s |' "$e"; done
+	printf ' fio-libaio | fio-psync |'
+	for e in "${usable[@]}"; do printf ' %s / fio libaio (paired) | %s / fio psync (paired) |' "$e" "$e"; done
+	echo
+	printf '|---|---|'
+	for c in "${usable[@]}" x x "${usable[@]}" "${usable[@]}"; do printf -- '---|'; done
+	echo
+	for name in 64k-buffered 64k-direct 4k-direct-d32; do
+		for st in "${stages[@]}"; do
+			[ -n "${R[$name/$st/kaio-${usable[0]}]:-}" ] || continue
+			printf '| %s | %s |' "$name" "${st//_/ }"
+			for e in "${usable[@]}"; do printf ' %s |' "${R[$name/$st/kaio-$e]:--}"; done
+			printf ' %s | %s |' "${R[$name/$st/fio-libaio]:--}" "${R[$name/$st/fio-psync]:--}"
+			for e in "${usable[@]}"; do
+				printf ' %s (%s) | %s (%s) |' \
+					"$(ratio "${R[$name/$st/kaio-$e]:-}" "${R[$name/$st/fio-libaio]:-}")" "$(pratio "$name" "$st" "kaio-$e" fio-libaio)" \
+					"$(ratio "${R[$name/$st/kaio-$e]:-}" "${R[$name/$st/fio-psync]:-}")" "$(pratio "$name" "$st" "kaio-$e" fio-psync)"
+			done
+			echo
+		done
+	done
+	echo
+	echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "# aio-stress: seccomp-run -policy $SECCOMP aio-stress -E ENGINE -s $BUF_SIZE|$SIZE -json -r BS -d DEPTH [-O] -o STAGE $FILE"
+	echo "# fio: seccomp-run -policy $SECCOMP fio --name=bench --filename=$FILE --size=$BUF_SIZE|$SIZE --ioengine=libaio|psync --rw=RW --bs=BS --iodepth=DEPTH ${FIO_BATCH:+--iodepth_batch_submit=$FIO_BATCH --iodepth_batch_complete_min=$FIO_BATCH }--direct=0|1 --invalidate=0 --iomem=$FIO_IOMEM --runtime=$RUNTIME [--blockalign=4k --norandommap for rand*]; sync $FILE"
+	exit 0
+fi
+
 cols=()
 for e in "${usable[@]}"; do cols+=("kaio-$e"); done
 for f in "${fios[@]}"; do cols+=("fio-$f"); done
@@ -187,28 +270,6 @@ for name in 64k-buffered 64k-direct 4k-direct-d32; do
 			"$(ratio "${R[$name/$st/kaio-retry]:-}" "$fbest")"
 	done
 done
-# pratio CASE STAGE A B: the median over the repeats of A's sample over
-# B's in the same repeat. The tools of a repeat run one right after the
-# other, so this follows the machine's drift better than a ratio of medians.
-pratio() {
-	local k
-	for k in $(seq "$REPEAT"); do
-		ratio "${S[$1/$2/$3/$k]:-}" "${S[$1/$2/$4/$k]:-}"
-		echo
-	done | grep -v -- - | median | awk '{ printf "%.2f", $1 }'
-}
-
-# argbest CASE STAGE TOOL...: the tool with the highest median.
-argbest() {
-	local name=$1 st=$2 b="" bv=0 t
-	shift 2
-	for t in "$@"; do
-		[ -n "${R[$name/$st/$t]:-}" ] || continue
-		if awk -v a="${R[$name/$st/$t]}" -v b="$bv" 'BEGIN { exit !(a > b) }'; then b=$t bv=${R[$name/$st/$t]}; fi
-	done
-	echo "$b"
-}
-
 echo
 echo "Paired: the median over the $REPEAT repeats of the ratio within each repeat."
 echo

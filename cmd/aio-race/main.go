@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command aio-race replays the kick-path races of the July 2005 LKML RFC
 // "Races in aio call back path": it runs every schedule of each scenario
 // (internal/explore/kickrace) under a protocol of the kick path and checks
@@ -7,8 +9,9 @@
 //	aio-race -protocol kaio -scenario all    # no schedule fails; exits 0
 //
 // Under a protocol with failures it prints, per failure kind, the shortest
-// failing schedule in two columns (waker | runner). See docs/aio-race.md for
-// what a passing run does and does not prove.
+// failing schedule in two columns (waker | runner); with -svg FILE it also
+// draws them in FILE, one lane per goroutine. See docs/aio-race.md for what
+// a passing run does and does not prove.
 package main
 
 import (
@@ -24,10 +27,15 @@ func main() {
 	protocol := flag.String("protocol", "kaio", "kick protocol: rc3 (Linux 2.6.13-rc3), kaio (internal/kick), 2.6.14")
 	scenario := flag.String("scenario", "all", "scenario name, or all")
 	verbose := flag.Bool("v", false, "describe each scenario and print its shortest failing schedules")
-	preempt := flag.Int("preemptions", -2, "bound on preemptive context switches per schedule (-1: no bound; default: 3 for rc3, none otherwise)")
+	preempt := flag.Int("preemptions", 0, "bound on preemptive context switches per schedule (-1: no bound; when not given: 3 for rc3, none otherwise)")
 	maxSched := flag.Int("max-schedules", 0, "stop a scenario after this many schedules (0: no bound)")
+	svg := flag.String("svg", "", "also draw the shortest failing schedule of each failure kind in `FILE`, an SVG picture with one panel per kind (not written when no schedule fails)")
 	flag.Parse()
-	if *preempt == -2 {
+	if err := checkFlags(flag.CommandLine); err != nil {
+		fmt.Fprintln(os.Stderr, "aio-race:", err)
+		os.Exit(2)
+	}
+	if !isSet(flag.CommandLine, "preemptions") {
 		// rc3 fails within a few preemptions; its exhaustive search
 		// (hundreds of thousands of schedules for rewait) proves nothing
 		// more. kaio and 2.6.14 are explored exhaustively.
@@ -37,10 +45,12 @@ func main() {
 		}
 	}
 	failed, err := kickrace.Main(kickrace.Config{
-		Protocol: *protocol,
-		Scenario: *scenario,
-		Verbose:  *verbose,
-		Options:  explore.Options{Preemptions: *preempt, MaxSchedules: *maxSched},
+		Protocol:       *protocol,
+		Scenario:       *scenario,
+		Verbose:        *verbose,
+		SVG:            *svg,
+		Options:        explore.Options{Preemptions: *preempt, MaxSchedules: *maxSched},
+		ScenarioBounds: !isSet(flag.CommandLine, "preemptions"),
 	}, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aio-race:", err)

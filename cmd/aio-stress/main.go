@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command aio-stress is the classic aio-stress (xfstests ltp/aio-stress.c)
 // on kaio: the same flags, stages, output lines and random offsets, on any
 // kaio engine (-E), with latency percentiles (-l, -L) and JSON results

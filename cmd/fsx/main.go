@@ -1,8 +1,10 @@
+//go:build linux
+
 // Command fsx is the file system exerciser of xfstests (ltp/fsx.c) with
 // its I/O optionally through kaio: the same flags, op stream, output and
 // exit codes as the C tool; -A sends reads and writes through a kaio
 // context on the engine of --engine (auto, retry, uring, native), -U on
-// io_uring. See internal/fsx.
+// io_uring. -E is the C tool's "no copy_file_range". See internal/fsx.
 //
 //	fsx -N 10000 -S 7 /mnt/test/fsxfile
 //	fsx -A --engine=retry -Z -R -W -r 4096 -w 4096 -t 4096 -N 20000 /mnt/test/f
@@ -16,9 +18,5 @@ import (
 )
 
 func main() {
-	cfg, code := fsx.ParseArgs(os.Args[1:], os.Stdout, os.Stderr)
-	if code >= 0 {
-		os.Exit(code)
-	}
-	os.Exit(fsx.Run(cfg, os.Stdout, os.Stderr))
+	fsx.Exit(fsx.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package conformance
 
 import (
@@ -144,8 +146,11 @@ var destroyCases = []Case{
 			t.Fatalf("Destroy: %v", err)
 		}
 		// Every later call says EINVAL.
-		if n, err := c.Submit(&kaio.Iocb{Op: kaio.OpNoop}); n != 0 || !errors.Is(err, unix.EINVAL) {
+		late := &kaio.Iocb{Op: kaio.OpNoop}
+		if n, err := c.Submit(late); n != 0 || !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("Submit after Destroy: %d, %v", n, err)
+		} else {
+			refused(t, err, 0, late, "refused: context destroyed (EINVAL)")
 		}
 		if _, err := c.GetEvents(0, make([]kaio.Event, 1), 0); !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("GetEvents after Destroy: %v", err)

@@ -1,8 +1,13 @@
+//go:build linux
+
 package conformance
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/kaio-go/kaio"
@@ -43,6 +48,7 @@ var submitCases = []Case{
 		if n != 0 || !errors.Is(err, unix.EAGAIN) {
 			t.Fatalf("Submit past nrEvents in flight: %d, %v; want 0, EAGAIN", n, err)
 		}
+		refused(t, err, 0, extra, "ring full (4 in flight or unreaped) (EAGAIN)")
 		unix.Write(w, make([]byte, nr))
 		reap(t, c, nr)
 		submit(t, c, extra)
@@ -56,6 +62,7 @@ var submitCases = []Case{
 		if n != nr || !errors.Is(err, unix.EAGAIN) {
 			t.Fatalf("Submit of %d into %d: %d, %v; want %d, EAGAIN", len(iocbs), nr, n, err, nr)
 		}
+		refused(t, err, 3, iocbs[3], "kaio: Submit: iocbs[3] refused: ring full (3 in flight or unreaped) (EAGAIN)")
 		// Completed but unreaped still hold their slots.
 		if n, err := c.Submit(iocbs[3]); n != 0 || !errors.Is(err, unix.EAGAIN) {
 			t.Fatalf("Submit with the ring full of unreaped events: %d, %v", n, err)
@@ -78,6 +85,7 @@ var submitCases = []Case{
 		if n != 1 || !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("Submit(good, bad, good) = %d, %v; want 1, EINVAL", n, err)
 		}
+		refused(t, err, 1, bad, "kaio: Submit: iocbs[1] refused: unknown op 99 (EINVAL)")
 		evs := reap(t, c, 1)
 		if evs[0].Data != 1 || evs[0].Obj != good {
 			t.Fatalf("event %+v, want the first iocb's", evs[0])
@@ -116,30 +124,33 @@ var submitCases = []Case{
 			name string
 			iocb *kaio.Iocb
 			want unix.Errno
+			why  string // what the error says, after "refused: "
 		}{
-			{"nil iocb", nil, unix.EINVAL},
-			{"unknown op 4", &kaio.Iocb{Op: 4, Fd: fd(f)}, unix.EINVAL},
-			{"unknown op 99", &kaio.Iocb{Op: 99, Fd: fd(f)}, unix.EINVAL},
-			{"negative offset", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Offset: -1}, unix.EINVAL},
-			{"unknown flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Flags: 2}, unix.EINVAL},
-			{"unknown rw flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, RWFlags: 1 << 30}, unix.EINVAL},
-			{"rw flags on fsync", &kaio.Iocb{Op: kaio.OpFSync, Fd: fd(f), RWFlags: unix.RWF_DSYNC}, unix.EINVAL},
-			{"too many iovecs", &kaio.Iocb{Op: kaio.OpPReadv, Fd: fd(f), Iov: make([][]byte, 1025)}, unix.EINVAL},
-			{"closed fd", &kaio.Iocb{Op: kaio.OpPRead, Fd: cfd, Buf: buf}, unix.EBADF},
-			{"negative fd", &kaio.Iocb{Op: kaio.OpPWrite, Fd: -1, Buf: buf}, unix.EBADF},
-			{"fsync of closed fd", &kaio.Iocb{Op: kaio.OpFSync, Fd: cfd}, unix.EBADF},
-			{"poll of closed fd", &kaio.Iocb{Op: kaio.OpPoll, Fd: cfd, Events: unix.POLLIN}, unix.EBADF},
-			{"write to read-only fd", &kaio.Iocb{Op: kaio.OpPWrite, Fd: fd(ro), Buf: buf}, unix.EBADF},
-			{"writev to read-only fd", &kaio.Iocb{Op: kaio.OpPWritev, Fd: fd(ro), Iov: [][]byte{buf}}, unix.EBADF},
-			{"read from write-only fd", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(wo), Buf: buf}, unix.EBADF},
-			{"closed resfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: cfd}, unix.EBADF},
-			{"resfd not an eventfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: fd(f)}, unix.EINVAL},
-			{"already in flight", inflight, unix.EINVAL},
+			{"nil iocb", nil, unix.EINVAL, "nil iocb (EINVAL)"},
+			{"unknown op 4", &kaio.Iocb{Op: 4, Fd: fd(f)}, unix.EINVAL, "unknown op 4 (EINVAL)"},
+			{"unknown op 99", &kaio.Iocb{Op: 99, Fd: fd(f)}, unix.EINVAL, "unknown op 99 (EINVAL)"},
+			{"negative offset", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Offset: -1}, unix.EINVAL, "negative offset -1 (EINVAL)"},
+			{"unknown flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Flags: 2}, unix.EINVAL, "unknown Flags 0x2 (FlagResFd, 0x1, is the only flag) (EINVAL)"},
+			{"unknown rw flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, RWFlags: 1 << 30}, unix.EINVAL, "unknown RWFlags 0x40000000 (EINVAL)"},
+			{"rw flags on fsync", &kaio.Iocb{Op: kaio.OpFSync, Fd: fd(f), RWFlags: unix.RWF_DSYNC}, unix.EINVAL, "RWFlags 0x2 on fsync, which takes none (EINVAL)"},
+			{"too many iovecs", &kaio.Iocb{Op: kaio.OpPReadv, Fd: fd(f), Iov: make([][]byte, 1025)}, unix.EINVAL, "1025 iovecs, more than UIO_MAXIOV (1024) (EINVAL)"},
+			{"closed fd", &kaio.Iocb{Op: kaio.OpPRead, Fd: cfd, Buf: buf}, unix.EBADF, "fd 2147483647 not open (EBADF)"},
+			{"negative fd", &kaio.Iocb{Op: kaio.OpPWrite, Fd: -1, Buf: buf}, unix.EBADF, "fd -1 not open (EBADF)"},
+			{"fsync of closed fd", &kaio.Iocb{Op: kaio.OpFSync, Fd: cfd}, unix.EBADF, "fd 2147483647 not open (EBADF)"},
+			{"poll of closed fd", &kaio.Iocb{Op: kaio.OpPoll, Fd: cfd, Events: unix.POLLIN}, unix.EBADF, "fd 2147483647 not open (EBADF)"},
+			{"write to read-only fd", &kaio.Iocb{Op: kaio.OpPWrite, Fd: fd(ro), Buf: buf}, unix.EBADF, fmt.Sprintf("fd %d not open for writing (EBADF)", fd(ro))},
+			{"writev to read-only fd", &kaio.Iocb{Op: kaio.OpPWritev, Fd: fd(ro), Iov: [][]byte{buf}}, unix.EBADF, fmt.Sprintf("fd %d not open for writing (EBADF)", fd(ro))},
+			{"read from write-only fd", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(wo), Buf: buf}, unix.EBADF, fmt.Sprintf("fd %d not open for reading (EBADF)", fd(wo))},
+			{"closed resfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: cfd}, unix.EBADF, "ResFd 2147483647 not open (EBADF)"},
+			{"resfd not an eventfd", &kaio.Iocb{Op: kaio.OpNoop, Flags: kaio.FlagResFd, ResFd: fd(f)}, unix.EINVAL, fmt.Sprintf("ResFd %d is not an eventfd (EINVAL)", fd(f))},
+			{"already in flight", inflight, unix.EINVAL, "iocb already in flight (EINVAL)"},
 		} {
 			n, err := c.Submit(tc.iocb)
 			if n != 0 || !errors.Is(err, tc.want) {
 				t.Errorf("%s: Submit = %d, %v; want 0, %v", tc.name, n, err, tc.want)
+				continue
 			}
+			refused(t, err, 0, tc.iocb, "kaio: Submit: iocbs[0] refused: "+tc.why)
 		}
 		if s := c.Stats(); s.InFlight != 1 {
 			t.Fatalf("refused iocbs left state behind: %+v", s)
@@ -153,6 +164,7 @@ var submitCases = []Case{
 		if n != 1 || !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("Submit(io, io) = %d, %v; want 1, EINVAL", n, err)
 		}
+		refused(t, err, 1, io, "iocbs[1] refused: iocb already in flight (EINVAL)")
 		unix.Write(w, []byte{1})
 		reap(t, c, 1)
 		// Once completed it may be submitted again.
@@ -165,9 +177,11 @@ var submitCases = []Case{
 		r, w := pipe(t)
 		io := &kaio.Iocb{Op: kaio.OpPRead, Fd: r, Buf: make([]byte, 1)}
 		submit(t, a, io)
-		if n, err := b.Submit(io); n != 0 || !errors.Is(err, unix.EINVAL) {
+		n, err := b.Submit(io)
+		if n != 0 || !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("Submit on a second context of an iocb in flight: %d, %v", n, err)
 		}
+		refused(t, err, 0, io, "iocb already in flight (EINVAL)")
 		if err := b.Cancel(io); !errors.Is(err, unix.EINVAL) {
 			t.Fatalf("Cancel on the wrong context: %v, want EINVAL", err)
 		}
@@ -181,17 +195,45 @@ var submitCases = []Case{
 		for _, tc := range []struct {
 			name string
 			iocb *kaio.Iocb
+			why  *regexp.Regexp
 		}{
-			{"unaligned buffer", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: al[1:4097]}},
-			{"unaligned length", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: al[:100]}},
-			{"unaligned offset", &kaio.Iocb{Op: kaio.OpPWrite, Fd: fd(f), Buf: al[:4096], Offset: 3}},
-			{"unaligned iovec", &kaio.Iocb{Op: kaio.OpPReadv, Fd: fd(f), Iov: [][]byte{al[:4096], al[4096+1 : 4096+513]}}},
+			{"unaligned buffer", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: al[1:4097]},
+				regexp.MustCompile(`refused: O_DIRECT buffer address 0x[0-9a-f]*[13579bdf] not aligned to [0-9]+ bytes \(EINVAL\)$`)},
+			{"unaligned length", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: al[:100]},
+				regexp.MustCompile(`refused: O_DIRECT buffer length 100 not a multiple of [0-9]+ bytes \(EINVAL\)$`)},
+			{"unaligned offset", &kaio.Iocb{Op: kaio.OpPWrite, Fd: fd(f), Buf: al[:4096], Offset: 3},
+				regexp.MustCompile(`refused: O_DIRECT offset 3 not aligned to [0-9]+ bytes \(EINVAL\)$`)},
+			{"unaligned iovec", &kaio.Iocb{Op: kaio.OpPReadv, Fd: fd(f), Iov: [][]byte{al[:4096], al[4096+1 : 4096+513]}},
+				regexp.MustCompile(`refused: Iov\[1\]: O_DIRECT buffer address 0x[0-9a-f]+ not aligned to [0-9]+ bytes \(EINVAL\)$`)},
 		} {
-			if n, err := c.Submit(tc.iocb); n != 0 || !errors.Is(err, unix.EINVAL) {
+			n, err := c.Submit(tc.iocb)
+			if n != 0 || !errors.Is(err, unix.EINVAL) {
 				t.Errorf("O_DIRECT %s: Submit = %d, %v; want EINVAL", tc.name, n, err)
+				continue
+			}
+			refused(t, err, 0, tc.iocb, "")
+			if !tc.why.MatchString(err.Error()) {
+				t.Errorf("O_DIRECT %s: %q does not match %v", tc.name, err, tc.why)
 			}
 		}
 	}},
+}
+
+// refused fails unless err is a *kaio.SubmitError for iocbs[index], which
+// is iocb, whose message contains why.
+func refused(t *testing.T, err error, index int, iocb *kaio.Iocb, why string) {
+	t.Helper()
+	var se *kaio.SubmitError
+	if !errors.As(err, &se) {
+		t.Errorf("Submit's error %v is a %T, not a *kaio.SubmitError", err, err)
+		return
+	}
+	if se.Index != index || se.Iocb != iocb || !errors.Is(err, se.Err) {
+		t.Errorf("%v: Index %d, Iocb %p, Err %v; want %d, %p", err, se.Index, se.Iocb, se.Err, index, iocb)
+	}
+	if !strings.Contains(err.Error(), why) {
+		t.Errorf("Submit's error %q does not say %q", err, why)
+	}
 }
 
 // directFile opens a file of size bytes with O_DIRECT, or skips.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package conformance
 
 import (
@@ -203,6 +205,7 @@ var streamCases = []Case{
 		}
 	}},
 	{"Poll/Eventfd", func(t *testing.T, e *Env) {
+		eventfdsAgree(t)
 		c := e.Setup(4)
 		efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 		if err != nil {

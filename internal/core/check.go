@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -84,7 +86,7 @@ func lookFdFstat(fd, fl int, f *FdInfo) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return unix.EBADF
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: st.Dev, Ino: st.Ino, ResFd: f.ResFd}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: uint64(st.Dev), Ino: st.Ino, ResFd: f.ResFd} // Dev is 32-bit on mips
 	if f.Direct() {
 		f.MemAlign, f.OffAlign = 512, 512
 	}
@@ -98,23 +100,37 @@ const KnownRWF = unix.RWF_HIPRI | unix.RWF_DSYNC | unix.RWF_SYNC | unix.RWF_NOWA
 const IovMax = 1024
 
 // Check validates i as io_submit does, with the same errnos as the retry
-// engine, and without side effects. fi caches what was learnt about the last
-// fd (call fi.Reset before the first Check of a Submit); after a nil return
-// for an op with an fd (every op but NOOP), fi describes i.Fd.
+// engine, and without side effects but one: a stale claim on i (a copy of
+// an iocb that was in flight) is dropped. A refusal is a *Refusal, which
+// says why. fi caches what was learnt about the last fd (call fi.Reset
+// before the first Check of a Submit); after a nil return for an op with
+// an fd (every op but NOOP), fi describes i.Fd.
 func Check(i *Iocb, fi *FdInfo) error {
-	if i == nil || !i.Op.Valid() || i.Flags&^FlagResFd != 0 {
-		return unix.EINVAL
+	switch {
+	case i == nil:
+		return Refuse(unix.EINVAL, WhyNilIocb, 0, 0)
+	case !i.Op.Valid():
+		return Refuse(unix.EINVAL, WhyOp, int64(i.Op), 0)
+	case i.Flags&^FlagResFd != 0:
+		return Refuse(unix.EINVAL, WhyFlags, int64(i.Flags), 0)
 	}
+	i.dropStale()
 	rw := i.Op.Reads() || i.Op.Writes()
-	if rw && i.RWFlags&^KnownRWF != 0 || !rw && i.RWFlags != 0 {
-		return unix.EINVAL
-	}
-	if i.Op.Vectored() && len(i.Iov) > IovMax {
-		return unix.EINVAL
+	switch {
+	case rw && i.RWFlags&^KnownRWF != 0:
+		return Refuse(unix.EINVAL, WhyRWFlags, int64(i.RWFlags), 0)
+	case !rw && i.RWFlags != 0:
+		return Refuse(unix.EINVAL, WhyRWFlagsOp, int64(i.RWFlags), int64(i.Op))
+	case i.Op.Vectored() && len(i.Iov) > IovMax:
+		return Refuse(unix.EINVAL, WhyIovMax, int64(len(i.Iov)), 0)
 	}
 	if i.Flags&FlagResFd != 0 && (i.ResFd != fi.ResFd || i.ResFd < 0) {
 		if err := CheckEventfd(i.ResFd); err != nil {
-			return err
+			why := WhyResFdKind
+			if err == unix.EBADF {
+				why = WhyResFdBad
+			}
+			return Refuse(err.(unix.Errno), why, int64(i.ResFd), 0)
 		}
 		fi.ResFd = i.ResFd
 	}
@@ -124,42 +140,58 @@ func Check(i *Iocb, fi *FdInfo) error {
 	if fi.Fd != i.Fd || fi.Fd < 0 {
 		if err := LookFd(i.Fd, fi); err != nil {
 			fi.Fd = -1
-			return err
+			return Refuse(unix.EBADF, WhyFdBad, int64(i.Fd), 0)
 		}
 	}
 	switch {
 	case i.Op == OpPoll, i.Op == OpFSync, i.Op == OpFDSync:
 		return nil
-	case i.Op.Reads() && !fi.CanRead(), i.Op.Writes() && !fi.CanWrite():
-		return unix.EBADF
+	case i.Op.Reads() && !fi.CanRead():
+		return Refuse(unix.EBADF, WhyNotRead, int64(i.Fd), 0)
+	case i.Op.Writes() && !fi.CanWrite():
+		return Refuse(unix.EBADF, WhyNotWrite, int64(i.Fd), 0)
 	}
 	if !fi.Seekable() {
 		return nil
 	}
 	if i.Offset < 0 {
-		return unix.EINVAL
+		return Refuse(unix.EINVAL, WhyOffset, i.Offset, 0)
 	}
-	if fi.Direct() && !alignedDirect(i, fi) {
-		return unix.EINVAL
+	if fi.Direct() {
+		return checkDirect(i, fi)
 	}
 	return nil
 }
 
-func alignedDirect(i *Iocb, fi *FdInfo) bool {
+// checkDirect refuses an O_DIRECT transfer whose offset, or any of whose
+// buffers' address or length, is not aligned as fi says.
+func checkDirect(i *Iocb, fi *FdInfo) error {
 	ma, oa := uintptr(fi.MemAlign), int64(fi.OffAlign)
 	if i.Offset%oa != 0 {
-		return false
+		return Refuse(unix.EINVAL, WhyDirectOff, i.Offset, oa)
 	}
-	ok := func(b []byte) bool { return BufAddr(b)%ma == 0 && int64(len(b))%oa == 0 }
-	if i.Op.Vectored() {
-		for _, b := range i.Iov {
-			if !ok(b) {
-				return false
-			}
+	check := func(b []byte, vec int) error {
+		var r *Refusal
+		switch {
+		case BufAddr(b)%ma != 0:
+			r = Refuse(unix.EINVAL, WhyDirectAddr, int64(BufAddr(b)), int64(ma))
+		case int64(len(b))%oa != 0:
+			r = Refuse(unix.EINVAL, WhyDirectLen, int64(len(b)), oa)
+		default:
+			return nil
 		}
-		return true
+		r.Vec = vec
+		return r
 	}
-	return ok(i.Buf)
+	if !i.Op.Vectored() {
+		return check(i.Buf, -1)
+	}
+	for j, b := range i.Iov {
+		if err := check(b, j); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckEventfd is the kernel's eventfd_ctx_fdget: EBADF if fd is not open,

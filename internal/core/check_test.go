@@ -1,9 +1,12 @@
+//go:build linux
+
 package core
 
 import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -134,4 +137,27 @@ func tempDirect(t *testing.T) (*os.File, int) {
 	}
 	t.Cleanup(func() { unix.Close(fd) })
 	return f, fd
+}
+
+// TestRefusalWords: every reason has words, with its values in them and
+// no formatting error, and ends with the errno's name.
+func TestRefusalWords(t *testing.T) {
+	for why := WhyErrno; why <= WhyDestroyed; why++ {
+		r := Refuse(unix.EINVAL, why, 4097, 512)
+		s := r.Error()
+		if strings.Contains(s, "%!") || !strings.HasSuffix(s, " (EINVAL)") || len(s) < len("x (EINVAL)")+3 {
+			t.Errorf("why %d: %q", why, s)
+		}
+		if strings.Contains(reasons[min(int(why), len(reasons)-1)], "%[1]") && !strings.Contains(s, "4097") && !strings.Contains(s, "0x1001") {
+			t.Errorf("why %d: %q does not name the value", why, s)
+		}
+	}
+	r := Refuse(unix.EINVAL, WhyDirectAddr, 0xc000123001, 4096)
+	r.Vec = 2
+	if got, want := r.Error(), "Iov[2]: O_DIRECT buffer address 0xc000123001 not aligned to 4096 bytes (EINVAL)"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	if got, want := Reason(unix.EMFILE), "too many open files (EMFILE)"; got != want {
+		t.Errorf("Reason(EMFILE) = %q, want %q", got, want)
+	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -16,3 +18,11 @@ func casClaim(i *Iocb, old, new *Claim) bool {
 func loadClaim(i *Iocb) *Claim {
 	return (*Claim)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&i.claim))))
 }
+
+// IocbClaimOffset and IocbClaimSize are where Iocb's unexported claim
+// field sits, for the test of kaio.Iocb's layout (which has the same
+// field, and is handed to the engines as a *Iocb).
+const (
+	IocbClaimOffset = unsafe.Offsetof(Iocb{}.claim)
+	IocbClaimSize   = unsafe.Sizeof(Iocb{}.claim)
+)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -37,16 +39,19 @@ func NoWait(ctx context.Context, n, minNr int, timeout time.Duration) (bool, err
 	return false, nil
 }
 
-// WaitResult is what a GetEvents that waited returns with n events: the
-// events if there are any, whatever ended the wait; else EINVAL if the
-// context was destroyed meanwhile; else err, why the wait ended (the
-// caller's ctx, or nil for the timeout).
+// WaitResult is what a GetEvents that waited returns with n events: 0 and
+// EINVAL if the context was destroyed meanwhile (the events it holds are
+// dropped with every other event not reaped when Destroy started: a
+// reaper asleep during Destroy gets EINVAL every time, whatever the race
+// with the cancellations Destroy posts); else the events if there are
+// any, whatever ended the wait; else err, why the wait ended (the caller's
+// ctx, or nil for the timeout).
 func WaitResult(n int, dead bool, err error) (int, error) {
-	if n > 0 {
-		return n, nil
-	}
 	if dead {
 		return 0, unix.EINVAL
+	}
+	if n > 0 {
+		return n, nil
 	}
 	return 0, err
 }

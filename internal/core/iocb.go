@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import "golang.org/x/sys/unix"
@@ -45,6 +47,9 @@ func (o Op) Reads() bool { return o == OpPRead || o == OpPReadv }
 
 // Writes reports whether the op writes memory to its fd.
 func (o Op) Writes() bool { return o == OpPWrite || o == OpPWritev }
+
+// Syncs reports whether the op is an fsync or fdatasync.
+func (o Op) Syncs() bool { return o == OpFSync || o == OpFDSync }
 
 // Vectored reports whether the op uses Iocb.Iov instead of Iocb.Buf.
 func (o Op) Vectored() bool { return o == OpPReadv || o == OpPWritev }
@@ -98,10 +103,10 @@ func (e Event) Err() error {
 }
 
 // ErrEvent is the event of an iocb refused before it started (by Do, which
-// answers with an event, not an error): Res is -err, which must be a
-// unix.Errno; Data and Obj are i's, unless i is nil.
+// answers with an event, not an error): Res is the negative errno of err
+// (a unix.Errno or a *Refusal); Data and Obj are i's, unless i is nil.
 func ErrEvent(i *Iocb, err error) Event {
-	ev := Event{Res: -int64(err.(unix.Errno))}
+	ev := Event{Res: -int64(Errno(err))}
 	if i != nil {
 		ev.Data, ev.Obj = i.Data, i
 	}
@@ -115,6 +120,7 @@ type Stats struct {
 	Retries   uint64 // retry-method calls after the first attempt
 	Kicks     uint64 // kicks that queued or re-ran a request
 	Offloaded uint64 // hand-offs to the blocking-work pool
+	LinuxAIO  uint64 // the retry engine's hand-offs to Linux AIO (O_DIRECT reads and writes, fsync)
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
 }

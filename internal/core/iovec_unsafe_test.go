@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -27,7 +29,7 @@ func TestAppendIovecs(t *testing.T) {
 			t.Fatalf("skip %d: %d iovecs, want %d", tc.skip, len(iov), len(tc.want))
 		}
 		for j, w := range tc.want {
-			if iov[j].Base != unsafe.SliceData(w) || iov[j].Len != uint64(len(w)) {
+			if iov[j].Base != unsafe.SliceData(w) || uint64(iov[j].Len) != uint64(len(w)) {
 				t.Errorf("skip %d: iovec %d = %p+%d, want %p+%d", tc.skip, j, iov[j].Base, iov[j].Len, unsafe.SliceData(w), len(w))
 			}
 		}

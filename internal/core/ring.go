@@ -1,4 +1,8 @@
+//go:build linux
+
 package core
+
+import "golang.org/x/sys/unix"
 
 // Ring is a context's user-space completion ring: the kernel's aio_ring of
 // exactly nr events, which every engine keeps for itself (io_uring and Linux
@@ -15,10 +19,18 @@ type Ring struct {
 	head     int // next event to reap
 	count    int // events posted and not yet reaped
 	reserved int // requests accepted + events unreaped: never above len(events)
+	full     *Refusal
 }
 
 // Init gives the ring nr slots, all free.
-func (r *Ring) Init(nr int) { *r = Ring{events: make([]Event, nr)} }
+func (r *Ring) Init(nr int) {
+	*r = Ring{events: make([]Event, nr), full: Refuse(unix.EAGAIN, WhyRingFull, int64(nr), 0)}
+}
+
+// ErrFull is Submit's EAGAIN when Reserve fails, saying how many slots the
+// ring has. It is made once, at Init: a caller that submits until the ring
+// is full meets it often.
+func (r *Ring) ErrFull() error { return r.full }
 
 // Reserve takes a slot for a request about to be accepted, and reports
 // false, taking nothing, when every slot is taken.
@@ -43,6 +55,10 @@ func (r *Ring) Post(ev Event) {
 	r.events[tail] = ev
 	r.count++
 }
+
+// Reserved is the number of slots taken: requests accepted and not yet
+// completed, plus events posted and not yet reaped.
+func (r *Ring) Reserved() int { return r.reserved }
 
 // Len is the number of events posted and not yet reaped.
 func (r *Ring) Len() int { return r.count }

@@ -1,43 +1,40 @@
+//go:build linux
+
 package core
 
 import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/kaio-go/kaio/internal/lock"
 )
 
 // Waiter is a goroutine asleep in an engine until completions bring what it
 // waits for (GetEvents; in the kernel engines also Do, Cancel, Destroy and
-// the eventfd reaper). Waiters are reused, with their channel and timer, so
+// the eventfd reaper). Waiters are reused, with their note and timer, so
 // that a steady reaper allocates nothing. T is what the engine records of
 // what the waiter waits for.
 //
-// Waking is a non-blocking send into a channel of capacity one, done under
-// the engine's context lock: a wake-up is never lost and never blocks, and
-// once the lock is dropped the waiter may be put back and reused by another
-// goroutine, so it must not be touched then.
+// Waking is a lock.Note wake-up (a non-blocking send into a channel of
+// capacity one), done under the engine's context lock: a wake-up is never
+// lost and never blocks, and once the lock is dropped the waiter may be put
+// back and reused by another goroutine, so it must not be touched then.
 type Waiter[T any] struct {
-	ch    chan struct{} // capacity 1
-	timer *time.Timer   // stopped unless its owner armed it
-
+	note  lock.Note
+	timer *time.Timer // stopped unless its owner armed it
 	// For is what the waiter waits for, which the engine's wake-up
 	// decisions read; zero when Get returns the waiter. Guarded by the
 	// engine's context lock.
-	For T
-
+	For        T
 	next, prev *Waiter[T] // WaitList.asleep or WaitList.free; guarded by the context lock
 }
 
-// Woken is the channel a wake-up arrives on.
-func (w *Waiter[T]) Woken() <-chan struct{} { return w.ch }
+// Woken is the channel a wake-up arrives on (outside the schedule explorer).
+func (w *Waiter[T]) Woken() <-chan struct{} { return w.note.C() }
 
 // Wake wakes w if it is not already woken. Hold the engine's context lock.
-func (w *Waiter[T]) Wake() {
-	select {
-	case w.ch <- struct{}{}:
-	default:
-	}
-}
+func (w *Waiter[T]) Wake() { w.note.Wakeup() }
 
 // Arm starts w's timer for d and returns its channel; Disarm stops it.
 func (w *Waiter[T]) Arm(d time.Duration) <-chan time.Time {
@@ -58,6 +55,9 @@ func (w *Waiter[T]) Next() *Waiter[T] { return w.next }
 type WaitList[T any] struct {
 	asleep *Waiter[T]
 	free   *Waiter[T] // linked through next
+	// Sched, when set before first use, hands every waiter's note to a
+	// schedule explorer (internal/explore).
+	Sched lock.Sched
 }
 
 // Get returns a free waiter, allocating one only when none is free, with
@@ -65,15 +65,16 @@ type WaitList[T any] struct {
 func (l *WaitList[T]) Get() *Waiter[T] {
 	w := l.free
 	if w == nil {
-		w = &Waiter[T]{ch: make(chan struct{}, 1), timer: time.NewTimer(math.MaxInt64)}
+		w = &Waiter[T]{timer: time.NewTimer(math.MaxInt64)}
+		w.note.Init()
+		if l.Sched != nil {
+			w.note.SetSched(l.Sched)
+		}
 		w.timer.Stop()
 	} else {
 		l.free = w.next
 	}
-	select { // a wake-up meant for an earlier use
-	case <-w.ch:
-	default:
-	}
+	w.note.Clear() // a wake-up meant for an earlier use
 	return w
 }
 
@@ -117,8 +118,17 @@ func (l *WaitList[T]) First() *Waiter[T] { return l.asleep }
 // deadline passes (zero: never) or done is closed; it reports whether it
 // stopped for the deadline or done. A deadline already past returns at
 // once, without releasing mu. Whether w's wait is over is the caller's to
-// check, under mu, before and after.
-func (l *WaitList[T]) Sleep(mu *sync.Mutex, w *Waiter[T], deadline time.Time, done <-chan struct{}) (expired bool) {
+// check, under mu, before and after. With neither a deadline nor done it
+// sleeps on the note alone, which the schedule explorer can run.
+func (l *WaitList[T]) Sleep(mu sync.Locker, w *Waiter[T], deadline time.Time, done <-chan struct{}) (expired bool) {
+	if deadline.IsZero() && done == nil {
+		l.Add(w)
+		mu.Unlock()
+		w.note.Sleep()
+		mu.Lock()
+		l.Remove(w)
+		return false
+	}
 	var tch <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -130,7 +140,7 @@ func (l *WaitList[T]) Sleep(mu *sync.Mutex, w *Waiter[T], deadline time.Time, do
 	l.Add(w)
 	mu.Unlock()
 	select {
-	case <-w.ch:
+	case <-w.note.C():
 	case <-tch:
 		expired = true
 	case <-done:

@@ -1,6 +1,9 @@
+//go:build linux
+
 package enginetest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,7 +27,7 @@ func BenchNoop(b *testing.B, e *Engine) {
 			b.Fatal(err)
 		}
 		for got := 0; got < 64; {
-			n, err := c.GetEvents(nil, 64-got, evs[got:], -1)
+			n, err := c.GetEvents(context.Background(), 64-got, evs[got:], -1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -56,7 +59,7 @@ func BenchRead4K(b *testing.B, e *Engine) {
 			b.Fatal(err)
 		}
 		for got := 0; got < depth; {
-			n, err := c.GetEvents(nil, depth-got, evs[got:], -1)
+			n, err := c.GetEvents(context.Background(), depth-got, evs[got:], -1)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package enginetest holds the tests and benchmarks that the two kernel
 // engines, uring and native, share word for word: the same scenario, the
 // same assertions, run against each engine's Context from that engine's own
@@ -12,6 +14,7 @@
 package enginetest
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -64,7 +67,7 @@ func ReapN(t testing.TB, c core.Backend, n int) []core.Event {
 	got := 0
 	deadline := time.Now().Add(10 * time.Second)
 	for got < n {
-		k, err := c.GetEvents(nil, 1, evs[got:], time.Until(deadline))
+		k, err := c.GetEvents(context.Background(), 1, evs[got:], time.Until(deadline))
 		if err != nil || k == 0 {
 			t.Fatalf("GetEvents after %d of %d: %d, %v", got, n, k, err)
 		}

@@ -1,7 +1,10 @@
+//go:build linux
+
 package enginetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -149,7 +152,7 @@ func StreamWriteContinues(t *testing.T, e *Engine) {
 		if n, _ := unix.Read(r, buf); n > 0 {
 			got = append(got, buf[:n]...)
 		}
-		if n, _ := c.GetEvents(nil, 0, evs, 0); n == 1 {
+		if n, _ := c.GetEvents(context.Background(), 0, evs, 0); n == 1 {
 			break
 		}
 	}
@@ -200,7 +203,7 @@ func DestroyEndsWaiters(t *testing.T, e *Engine) {
 		// Either the cancelled read's event, or EINVAL from a
 		// destroyed context.
 		evs := make([]core.Event, 1)
-		n, err := c.GetEvents(nil, 1, evs, -1)
+		n, err := c.GetEvents(context.Background(), 1, evs, -1)
 		if n == 1 {
 			err = evs[0].Err()
 		}
@@ -241,7 +244,7 @@ func WaiterSeesUserSpaceCompletion(t *testing.T, e *Engine) {
 		done := make(chan int, 2)
 		for g := 0; g < 2; g++ {
 			go func() {
-				n, _ := c.GetEvents(nil, 1, make([]core.Event, 1), 5*time.Second)
+				n, _ := c.GetEvents(context.Background(), 1, make([]core.Event, 1), 5*time.Second)
 				done <- n
 			}()
 		}

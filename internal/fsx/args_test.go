@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -55,29 +57,73 @@ func itoa(n int) string {
 	return itoa(n/10) + string(rune('0'+n%10))
 }
 
-func TestGetnum(t *testing.T) {
+// TestNumber: C's getnum where it reads a number whole; an error where it
+// would misread one.
+func TestNumber(t *testing.T) {
 	for _, tc := range []struct {
-		in   string
-		want int64
-		rest string
+		in     string
+		lo, hi int64
+		want   int64
+		err    string
 	}{
-		{"100", 100, ""},
-		{"0x10", 16, ""},
-		{"010", 8, ""},
-		{"0", 0, ""},
-		{"1k", 1024, ""},
-		{"2m", 2 << 20, ""},
-		{"3b", 1536, ""},
-		{"4w", 16, ""},
-		{"-5", -5, ""},
-		{"7:9", 7, ":9"},
-		{"x", 0, "x"},
-		{"0x", 0, "x"},
-		{"99999999999999999999", 1<<63 - 1, ""},
+		{"100", 0, llMax, 100, ""},
+		{"0x10", 0, llMax, 16, ""},
+		{"010", 0, llMax, 8, ""},
+		{"0", 0, llMax, 0, ""},
+		{"1k", 0, llMax, 1024, ""},
+		{"2m", 0, llMax, 2 << 20, ""},
+		{"3b", 0, llMax, 1536, ""},
+		{"4w", 0, llMax, 16, ""},
+		{" 5", 0, llMax, 5, ""},
+		{"-5", -10, llMax, -5, ""},
+		{"-5", 0, llMax, 0, "below 0"},
+		{"7:9", 0, llMax, 0, `":9" after the number`},
+		{"1kk", 0, llMax, 0, `"k" after the number`},
+		{"x", 0, llMax, 0, "not a number"},
+		{"", 0, llMax, 0, "not a number"},
+		{"0x", 0, llMax, 0, `"x" after the number`},
+		{"99999999999999999999", 0, llMax, 0, "out of range"},
+		{"9007199254740992k", 0, llMax, 0, "out of range"},
+		{"2147483648", 1, cIntMax, 0, "over 2147483647"},
 	} {
-		v, rest := getnum(tc.in)
-		if v != tc.want || rest != tc.rest {
-			t.Errorf("getnum(%q) = %d, %q; want %d, %q", tc.in, v, rest, tc.want, tc.rest)
+		v, err := number(tc.in, tc.lo, tc.hi)
+		if v != tc.want || err != tc.err {
+			t.Errorf("number(%q, %d, %d) = %d, %q; want %d, %q", tc.in, tc.lo, tc.hi, v, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestLooksLikeEngine(t *testing.T) {
+	for w, want := range map[string]bool{
+		"retry": true, "retyr": true, "uring": true, "urnig": true, "ring": true, "NATIVE": true, "auto": true,
+		"f": false, "f2": false, "bogus": false, "data": false, "/tmp/retry": false, "retry.dat": false, "-q": false,
+	} {
+		if got := looksLikeEngine(w); got != want {
+			t.Errorf("looksLikeEngine(%q) = %v, want %v", w, got, want)
+		}
+	}
+}
+
+// TestRerunCommand: the failure report's rerun line gives the seed once,
+// where the command line had it (resolving -S 0), else in front.
+func TestRerunCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		seed int
+		want string
+	}{
+		{[]string{"-N", "1000", "-S", "7", "/var/tmp/f"}, 7, "fsx -N 1000 -S 7 /var/tmp/f"},
+		{[]string{"-N", "1000", "/var/tmp/f", "-S", "7"}, 7, "fsx -N 1000 /var/tmp/f -S 7"},
+		{[]string{"-S", "0", "f"}, 4321, "fsx -S 4321 f"},
+		{[]string{"-qS0", "f"}, 4321, "fsx -qS4321 f"},
+		{[]string{"-S", "3", "-S7", "f"}, 7, "fsx -S 3 -S7 f"},
+		{[]string{"-N", "5", "f"}, 1, "fsx -S 1 -N 5 f"},
+		{[]string{"-N", "5", "--", "-f"}, 1, "fsx -S 1 -N 5 -- -f"},
+		{[]string{"-N", "5", "a b"}, 1, "fsx -S 1 -N 5 'a b'"},
+	} {
+		f := &fsx{cfg: &Config{Args: tc.args, Seed: tc.seed}}
+		if got := f.rerunCommand(); got != tc.want {
+			t.Errorf("%q, seed %d: %q, want %q", tc.args, tc.seed, got, tc.want)
 		}
 	}
 }

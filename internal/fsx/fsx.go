@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -8,8 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
+	"runtime/debug"
 	"time"
 
 	"github.com/kaio-go/kaio/internal/glibcrand"
@@ -153,26 +154,36 @@ type fsx struct {
 	closeopen bool
 	markNr    int
 
-	replay  *bufio.Scanner
-	replayF *os.File
-	io      rwPath
-	sigs    chan os.Signal
-	fmtBuf  []byte
+	replay     *bufio.Scanner
+	replayF    *os.File
+	io         rwPath
+	sigs       chan os.Signal
+	mapping    liveMap // the file mapping in use, for mapFault
+	xfszWaited bool    // xfszPending has waited once
+	fmtBuf     []byte
 }
 
 // Run runs fsx as configured, printing to stdout and stderr as the C tool
 // does, and returns its exit code: 0 when all operations completed A-OK,
 // else the C tool's code for what went wrong (110 bad data, 120 size
-// mismatch, 141 short read, ...).
+// mismatch, 141 short read, ...), the signal's number for a signal the C
+// tool handles (25 for a write past ulimit -f), or ExitSIGBUS when a mapped
+// page could not be had (see Exit).
 func Run(cfg *Config, stdout, stderr io.Writer) (code int) {
 	f := &fsx{cfg: cfg, stdout: stdout, stderr: stderr, fd: -1, goodFd: -1, badoff: -1}
+	// A fault in a mapping of the file (SIGBUS) panics instead of
+	// crashing the process, so that mapFault can report it.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			e, ok := r.(exit)
-			if !ok {
+			if e, ok := r.(exit); ok {
+				code = e.code
+			} else if c, ok := f.mapFault(r); ok {
+				code = c
+			} else {
+				f.close()
 				panic(r)
 			}
-			code = e.code
 		}
 		f.close()
 	}()
@@ -186,6 +197,10 @@ func (f *fsx) die(code int) { panic(exit{code}) }
 func (f *fsx) close() {
 	if f.sigs != nil {
 		signal.Stop(f.sigs)
+	}
+	if f.mapping.m != nil {
+		unix.Munmap(f.mapping.m)
+		f.mapping = liveMap{}
 	}
 	if f.io != nil {
 		f.io.close()
@@ -225,11 +240,13 @@ func (f *fsx) eprintf(format string, a ...any) { fmt.Fprintf(f.stderr, format, a
 
 // prterr is the C tool's prterr: "prefix: strerror(errno)" through prt.
 func (f *fsx) prterr(prefix string, err error) {
+	f.xfszPending(err)
 	f.prt("%s: %s\n", prefix, strerror(err))
 }
 
 // warn is the C tool's warn(): "fsx: message: strerror(errno)" on stderr.
 func (f *fsx) warn(err error, format string, a ...any) {
+	f.xfszPending(err)
 	s := f.prefix + "fsx: " + fmt.Sprintf(format, a...) + ": " + strerror(err) + "\n"
 	io.WriteString(f.stderr, s)
 }
@@ -294,12 +311,14 @@ func (f *fsx) run() {
 	}
 	f.fname = cfg.File
 	f.bname = filepath.Base(cfg.File)
+	if f.oflags&unix.O_TRUNC != 0 {
+		f.checkMemory(fmt.Sprintf("-l %d", f.maxFileLen))
+	}
 
 	// The C tool's signal handler prints and exits at once; here the signal
 	// is taken between operations, so the run still ends cleanly.
 	f.sigs = make(chan os.Signal, 1)
-	signal.Notify(f.sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE, syscall.SIGALRM,
-		syscall.SIGTERM, syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGVTALRM, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(f.sigs, caughtSignals...)
 
 	if !cfg.Quiet && cfg.Seed != 0 {
 		f.prt("Seed set to %d\n", cfg.Seed)
@@ -371,6 +390,7 @@ func (f *fsx) run() {
 			fmt.Fprintf(f.stderr, "fsx: -A: kaio engine %s: %v\n", cfg.Engine, err)
 			f.die(exitNoEngine)
 		}
+		p.failing = f.xfszPending
 		f.io = p
 	} else {
 		f.io = plainPath{}
@@ -384,6 +404,17 @@ func (f *fsx) run() {
 			f.die(94)
 		}
 		f.fileSize, f.biggest, f.maxFileLen = size, size, uint64(size)
+		flag := "-L"
+		if cfg.KeepFile {
+			flag = "-k"
+		}
+		if size == 0 && !cfg.Lite {
+			// Its size bounds the file's, and truncate draws a size
+			// modulo it: the C tool dies of SIGFPE.
+			fmt.Fprintf(f.stderr, "fsx: -k: %s is empty, and with -k its size is the upper bound on the file size: want a file of 1 byte or more\n", f.fname)
+			f.die(exitUsage)
+		}
+		f.checkMemory(fmt.Sprintf("%s (%s is %d bytes)", flag, f.fname, size))
 		if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
 			f.prterr(f.fname, err)
 			f.warn(err, "main: lseek 0")
@@ -453,10 +484,7 @@ func unwrapErrno(err error) error {
 func (f *fsx) keepRunning() bool {
 	select {
 	case s := <-f.sigs:
-		sig := int(s.(syscall.Signal))
-		f.prt("signal %d\n", sig)
-		f.prt("testcalls = %d\n", f.testcalls)
-		f.die(sig)
+		f.onSignal(s)
 	default:
 	}
 	if f.cfg.HugePages {
@@ -525,18 +553,11 @@ func (f *fsx) hugeBuf(n, alignment int) []byte {
 }
 
 func hugePageSize() int {
-	data, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
+	kb, ok := meminfo("Hugepagesize")
+	if !ok {
 		return -1
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Hugepagesize:"); ok {
-			var kb int
-			fmt.Sscanf(rest, "%d", &kb)
-			return kb << 10
-		}
-	}
-	return -1
+	return int(kb << 10)
 }
 
 // collapseHugePages re-collapses the -h buffers every 16k operations

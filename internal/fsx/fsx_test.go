@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -6,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -322,9 +325,16 @@ func TestCorruptionDetected(t *testing.T) {
 	}
 }
 
-// TestBadInput: bad command lines get one line and the C tool's code.
+// TestBadInput: bad command lines get one line on stderr naming the flag
+// and the value, and the C tool's code; never a panic or a runtime error.
+// The cases of issue 15 first: where the C fsx segfaults (-l -1, a huge
+// -l, an empty -k file) or misreads (-Ebogus is -E -b ogus), the line says
+// why.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "empty"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
 	uringUsable := false
 	for _, e := range usableEngines() {
 		uringUsable = uringUsable || e == kaio.EngineURing
@@ -335,19 +345,41 @@ func TestBadInput(t *testing.T) {
 		stdout string // a line wanted on stdout, if any
 		stderr string // ... on stderr
 	}{
+		{[]string{"-l", "-1", "-N", "10", "f"}, 90, "", "fsx: -l -1: below 1, want a file length > 0"},
+		{[]string{"-l", "100000000000000", "-N", "10", "f"}, 90, "", "fsx: -l 100000000000000 -o 65536: the file image and buffers need 200000000065538 bytes of memory, more than the "},
+		{[]string{"-l", "99999999999999999999", "f"}, 90, "", "fsx: -l 99999999999999999999: out of range"},
+		{[]string{"--duration=-5", "f"}, 88, "", "fsx: --duration=-5: below 1, want a number of seconds >= 1"},
+		{[]string{"--duration=5s", "f"}, 88, "", `fsx: --duration=5s: "s" after the number`},
+		{[]string{"--duration", "f"}, 87, "", "fsx: --duration needs its value attached: --duration=SECONDS"},
+		{[]string{"--duration=0", "f"}, 88, "", "fsx: --duration=0: below 1"},
+		{[]string{"-E", "bogus", "-N", "10", "f2"}, 90, "", `fsx: want exactly one file name, got 2: "bogus" "f2"`},
+		{[]string{"-E", "retry", "f"}, 90, "", `fsx: want exactly one file name, got 2: "retry" "f"; -E takes no value (it means no copy_file_range calls): choose the kaio engine with --engine=NAME`},
+		{[]string{"-Ebogus"}, 90, "", "fsx: -b ogus: not a number, want the number of the first operation, >= 1; -Ebogus is -E -b ogus, and -E takes no value: the kaio engine is --engine=NAME"},
+		{[]string{"--engine=retyr", "f"}, 90, "", "fsx: --engine=retyr: unknown engine, want auto, retry, uring or native"},
+		{[]string{"--engine", "f"}, 90, "", "fsx: --engine=f: unknown engine"},
+		{[]string{"-o", "4294967296", "f"}, 90, "", "fsx: -o 4294967296: over 2147483647, want an op length > 0"},
+		{[]string{"-N", "1o0", "f"}, 90, "", `fsx: -N 1o0: "o0" after the number, want a number of operations >= 0`},
+		{[]string{"-N", "-1", "f"}, 90, "", "fsx: -N -1: below 0"},
+		{[]string{"-S", "-3", "f"}, 90, "", "fsx: -S -3: below 0"},
+		{[]string{"-S", "4294967297", "f"}, 90, "", "fsx: -S 4294967297: over 2147483647"},
+		{[]string{"-r", "0", "f"}, 90, "", "fsx: -r 0: below 1, want a boundary > 0"},
+		{[]string{"-w", "1x", "f"}, 90, "", `fsx: -w 1x: "x" after the number`},
+		{[]string{"-c", "0", "f"}, 90, "", "fsx: -c 0: below 1"},
+		{[]string{"-e", "2", "f"}, 90, "", "fsx: -e 2: over 1, want 0 or 1"},
+		{[]string{"-s", "-1", "f"}, 90, "", "fsx: -s -1: below 0, want 0 or 1"},
+		{[]string{"-p", "0", "f"}, 90, "", "fsx: -p 0: below 1"},
+		{[]string{"-D", "0", "f"}, 90, "", "fsx: -D 0: below 1"},
+		{[]string{"-b", "0", "f"}, 90, "", "fsx: -b 0: below 1"},
+		{[]string{"-m", "5", "f"}, 90, "", "fsx: -m 5: want start:end"},
+		{[]string{"-m", "1:-2", "f"}, 90, "", "fsx: -m 1:-2: want start:end"},
+		{[]string{"-k", "-N", "100", "empty"}, 90, "", "fsx: -k: empty is empty"},
 		{[]string{"-T", "f"}, 90, "", "fsx: invalid option -- 'T'"},
 		{[]string{"--bogus", "f"}, 90, "", "fsx: unrecognized option '--bogus'"},
 		{[]string{"-N"}, 90, "", "option requires an argument -- 'N'"},
 		{[]string{}, 90, "", "want exactly one file name, got 0"},
-		{[]string{"a", "b"}, 90, "", "want exactly one file name, got 2"},
-		{[]string{"-N", "-1", "f"}, 90, "", "-N -1"},
-		{[]string{"-b", "0", "f"}, 90, "", "-b"},
-		{[]string{"-A", "-U", "f"}, 90, "", "-A and -U shouldn't be used together"},
-		{[]string{"--engine=bogus", "f"}, 90, "", "--engine bogus"},
-		{[]string{"-E", "bogus", "f"}, 90, "", "want exactly one file name, got 2"},
-		{[]string{"-i", "/dev/null", "f"}, 90, "", "option -i <logdev> requires -P <dirpath>"},
-		{[]string{"--duration", "f"}, 87, "", "Specify time with --duration="},
-		{[]string{"--duration=0", "f"}, 88, "", "0: invalid duration"},
+		{[]string{"a", "b"}, 90, "", `want exactly one file name, got 2: "a" "b"`},
+		{[]string{"-A", "-U", "f"}, 90, "", "fsx: -A and -U shouldn't be used together"},
+		{[]string{"-i", "/dev/null", "f"}, 90, "", "fsx: option -i <logdev> requires -P <dirpath>"},
 		{[]string{"nonexistent/dir/f"}, 91, "nonexistent/dir/f: No such file or directory", ""},
 		{[]string{"-P", "nonexistent", "f"}, 92, "nonexistent/f.fsxgood: No such file or directory", ""},
 		{[]string{"--replay-ops=nonexistent.ops", "f"}, 93, "nonexistent.ops: No such file or directory", ""},
@@ -366,10 +398,26 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	t.Run("-E ENGINE chooses the engine", func(t *testing.T) {
-		out, errs, code := run(t, dir, []string{"-E", "retry", "-N", "20", "f"}, nil)
-		if code != 0 || !strings.Contains(out, "All 20 operations completed A-OK!") {
-			t.Errorf("-E retry: exit %d, stdout %q, stderr %q", code, out, errs)
+	t.Run("-E keeps its C meaning", func(t *testing.T) {
+		// As in C: -E is "no copy_file_range" and "retyr" is the file.
+		// The near miss of an engine name gets a warning, so that the
+		// run is not silently other than meant.
+		cfg, code := ParseArgs([]string{"-N", "10", "-E", "retyr"}, io.Discard, io.Discard)
+		if code >= 0 || !cfg.NoCopyRange || cfg.AIO || cfg.File != "retyr" {
+			t.Fatalf("exit %d, config %+v", code, cfg)
+		}
+		out, errs, code := run(t, dir, []string{"-N", "10", "-E", "retyr"}, nil)
+		warning := `fsx: warning: -E retyr: -E takes no value (as in the C fsx it means no copy_file_range calls), so "retyr" is the file name; the kaio engine is chosen with --engine=NAME (auto, retry, uring or native)` + "\n"
+		if code != 0 || !strings.Contains(out, "All 10 operations completed A-OK!") || !strings.HasPrefix(errs, warning) {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+		}
+		// No warning where nothing looks like an engine name.
+		if _, errs, code := run(t, dir, []string{"-N", "10", "-E", "f"}, nil); code != 0 || strings.Contains(errs, "warning") {
+			t.Errorf("-E f: exit %d, stderr %q", code, errs)
+		}
+		cfg, _ = ParseArgs([]string{"-N", "10", "--engine=retry", "f"}, io.Discard, io.Discard)
+		if !cfg.AIO || cfg.Engine != kaio.EngineRetry || cfg.NoCopyRange {
+			t.Errorf("--engine=retry: config %+v", cfg)
 		}
 	})
 	t.Run("uring unavailable", func(t *testing.T) {

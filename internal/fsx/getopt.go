@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -24,6 +26,15 @@ type opt struct {
 	code   int
 	arg    string
 	hasArg bool
+
+	// Where it came from, for messages and for rewriting the command
+	// line: the element of args holding the option, whether the option
+	// ends that element, and the element and byte offset of its argument
+	// (argIdx -1 when it has none).
+	idx    int
+	last   bool
+	argIdx int
+	argOff int
 }
 
 // usageError is bad command-line input: the message getopt would print.
@@ -52,7 +63,7 @@ func getopt(args []string, shorts string, longs []longOpt) ([]opt, []string, err
 			if err != nil {
 				return nil, nil, err
 			}
-			o := opt{code: lo.code}
+			o := opt{code: lo.code, idx: i, last: true, argIdx: -1}
 			switch lo.arg {
 			case noArg:
 				if hasVal {
@@ -60,15 +71,18 @@ func getopt(args []string, shorts string, longs []longOpt) ([]opt, []string, err
 				}
 			case requiredArg:
 				if hasVal {
-					o.arg, o.hasArg = val, true
+					o.arg, o.hasArg, o.argIdx, o.argOff = val, true, i, len(a)-len(val)
 				} else if i+1 < len(args) {
 					i++
-					o.arg, o.hasArg = args[i], true
+					o.arg, o.hasArg, o.argIdx = args[i], true, i
 				} else {
 					return nil, nil, &usageError{fmt.Sprintf("option '--%s' requires an argument", lo.name)}
 				}
 			case optionalArg:
 				o.arg, o.hasArg = val, hasVal
+				if hasVal {
+					o.argIdx, o.argOff = i, len(a)-len(val)
+				}
 			}
 			opts = append(opts, o)
 		case len(a) > 1 && a[0] == '-':
@@ -78,18 +92,20 @@ func getopt(args []string, shorts string, longs []longOpt) ([]opt, []string, err
 				if c == ':' || k < 0 {
 					return nil, nil, &usageError{fmt.Sprintf("invalid option -- '%c'", c)}
 				}
+				o := opt{code: int(c), idx: i, last: j == len(a)-1, argIdx: -1}
 				if k+1 < len(shorts) && shorts[k+1] == ':' {
 					if j+1 < len(a) {
-						opts = append(opts, opt{code: int(c), arg: a[j+1:], hasArg: true})
+						o.arg, o.hasArg, o.argIdx, o.argOff = a[j+1:], true, i, j+1
 					} else if i+1 < len(args) {
 						i++
-						opts = append(opts, opt{code: int(c), arg: args[i], hasArg: true})
+						o.arg, o.hasArg, o.argIdx = args[i], true, i
 					} else {
 						return nil, nil, &usageError{fmt.Sprintf("option requires an argument -- '%c'", c)}
 					}
+					opts = append(opts, o)
 					break
 				}
-				opts = append(opts, opt{code: int(c)})
+				opts = append(opts, o)
 			}
 		default:
 			operands = append(operands, a)

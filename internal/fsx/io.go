@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -59,6 +61,11 @@ type kaioPath struct {
 	iocb   kaio.Iocb
 	events [1]kaio.Event
 	uring  bool
+
+	// failing, if set, sees an error before it is reported: fsx's
+	// xfszPending, which ends the run as the C tool's SIGXFSZ handler
+	// would.
+	failing func(error)
 }
 
 // aioQueue is the C tool's QSZ / URING_ENTRIES.
@@ -93,6 +100,9 @@ func (p *kaioPath) write(fd int, buf []byte, off int64, flags int) (int, error) 
 func (p *kaioPath) rw(op kaio.Op, fd int, buf []byte, off int64, flags int) (int, error) {
 	n, err := p.rw1(op, fd, buf, off, flags)
 	if err != nil {
+		if p.failing != nil {
+			p.failing(err)
+		}
 		fmt.Fprintf(p.stderr, "fsx: %s on engine %s: %v\n", op, p.ctx.Engine(), err)
 	}
 	return n, err
@@ -111,7 +121,7 @@ func (p *kaioPath) rw1(op kaio.Op, fd int, buf []byte, off int64, flags int) (in
 		p.iocb.Op, p.iocb.Fd, p.iocb.Buf = op, fd, buf[done:]
 		p.iocb.Offset, p.iocb.RWFlags = off+int64(done), flags
 		if _, err := p.ctx.Submit(&p.iocb); err != nil {
-			return -1, fmt.Errorf("kaio submit: %w", err)
+			return -1, err // a *kaio.SubmitError: "kaio: Submit: iocbs[0] refused: ..."
 		}
 		n, err := p.ctx.GetEvents(1, p.events[:], aioTimeout)
 		if err != nil {

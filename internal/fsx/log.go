@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -244,19 +246,27 @@ func (f *fsx) reportFailure(status int) {
 	f.die(status)
 }
 
-// rerunCommand is the command line of this run with the seed made explicit
-// (it may have come from -S 0).
+// rerunCommand is the command line of this run with the seed made
+// explicit (it may have come from -S 0): the last -S's value becomes the
+// seed, or "-S seed" goes in front when there was none.
 func (f *fsx) rerunCommand() string {
 	args := append([]string(nil), f.cfg.Args...)
-	seed := []string{"-S", strconv.Itoa(f.cfg.Seed)}
-	at := len(args)
-	for i, a := range args {
-		if a == "--" {
-			at = i
-			break
+	seed := strconv.Itoa(f.cfg.Seed)
+	last := -1
+	opts, _, err := getopt(args, shortOpts, longOpts)
+	if err == nil {
+		for i, o := range opts {
+			if o.code == 'S' {
+				last = i
+			}
 		}
 	}
-	args = append(args[:at], append(seed, args[at:]...)...)
+	if last >= 0 {
+		o := opts[last]
+		args[o.argIdx] = args[o.argIdx][:o.argOff] + seed
+	} else {
+		args = append([]string{"-S", seed}, args...)
+	}
 	var b strings.Builder
 	b.WriteString("fsx")
 	for _, a := range args {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package fsx
 
 import (
@@ -101,12 +103,24 @@ func (f *fsx) checkEOFPage(s string, offset uint32, m []byte, size uint32) {
 	}
 }
 
-// mmap maps [off, off+size) of the test file, rounded out to whole pages
-// so that the EOF page can be checked past size (as C can through its
-// pointer).
-func (f *fsx) mmap(off int64, size int, prot int) ([]byte, error) {
+// mmap maps [off, off+size) of the test file for the C function fn,
+// rounded out to whole pages so that the EOF page can be checked past size
+// (as C can through its pointer). Until munmap, a fault in the mapping
+// (SIGBUS: the file system cannot back a page) is reported as fn's; see
+// mapFault.
+func (f *fsx) mmap(fn string, off int64, size int, prot int) ([]byte, error) {
 	n := (size + f.pageMask) &^ f.pageMask
-	return unix.Mmap(f.fd, off, n, prot, unix.MAP_SHARED)
+	m, err := unix.Mmap(f.fd, off, n, prot, unix.MAP_SHARED)
+	if err == nil {
+		f.mapping = liveMap{m: m, off: off, fn: fn}
+	}
+	return m, err
+}
+
+// munmap unmaps what mmap mapped.
+func (f *fsx) munmap(m []byte) error {
+	f.mapping = liveMap{}
+	return unix.Munmap(m)
 }
 
 func (f *fsx) checkContents() {
@@ -138,13 +152,13 @@ func (f *fsx) checkContents() {
 		mapOffset -= ps
 	}
 	mapSize := size - mapOffset
-	m, err := f.mmap(int64(mapOffset), int(mapSize), unix.PROT_READ)
+	m, err := f.mmap("check_contents", int64(mapOffset), int(mapSize), unix.PROT_READ)
 	if err != nil {
 		f.prterr("check_contents: mmap", err)
 		f.reportFailure(190)
 	}
 	f.checkEOFPage("check_contents", mapOffset, m, mapSize)
-	if err := unix.Munmap(m); err != nil {
+	if err := f.munmap(m); err != nil {
 		f.prterr("check_contents: munmap", err)
 		f.reportFailure(191)
 	}
@@ -170,14 +184,14 @@ func (f *fsx) doMapRead(offset, size uint32) {
 		f.prt("%d mapread\t0x%x thru\t0x%x\t(0x%x bytes)\n", f.testcalls, offset, offset+size-1, size)
 	}
 	pgOffset := offset & uint32(f.pageMask)
-	m, err := f.mmap(int64(offset-pgOffset), int(pgOffset+size), unix.PROT_READ)
+	m, err := f.mmap("domapread", int64(offset-pgOffset), int(pgOffset+size), unix.PROT_READ)
 	if err != nil {
 		f.prterr("domapread: mmap", err)
 		f.reportFailure(190)
 	}
 	copy(f.temp[:size], m[pgOffset:pgOffset+size])
 	f.checkEOFPage("Read", offset, m, size)
-	if err := unix.Munmap(m); err != nil {
+	if err := f.munmap(m); err != nil {
 		f.prterr("domapread: munmap", err)
 		f.reportFailure(191)
 	}
@@ -223,7 +237,7 @@ func (f *fsx) polluteEOFPage(maxoff uint32) {
 	if !f.cfg.Quiet && f.showRW(offset, writeSize) {
 		f.prt("%d pollute_eof\t0x%x thru\t0x%x\t(0x%x bytes)\n", f.testcalls, offset, offset+writeSize-1, writeSize)
 	}
-	m, err := unix.Mmap(f.fd, int64(offset-pgOffset), f.pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	m, err := f.mmap("pollute_eofpage", int64(offset-pgOffset), f.pageSize, unix.PROT_READ|unix.PROT_WRITE)
 	if err != nil {
 		f.prterr("pollute_eofpage: mmap", err)
 		return
@@ -231,7 +245,7 @@ func (f *fsx) polluteEOFPage(maxoff uint32) {
 	// As in the C tool, the data is generated with the page offset as the
 	// index into the original data.
 	f.gendata(m, pgOffset, writeSize)
-	if err := unix.Munmap(m); err != nil {
+	if err := f.munmap(m); err != nil {
 		f.prterr("pollute_eofpage: munmap", err)
 	}
 }
@@ -334,7 +348,7 @@ func (f *fsx) doFlush(offset, size uint32) {
 	}
 	pgOffset := offset & uint32(f.pageMask)
 	mapSize := pgOffset + size
-	m, err := f.mmap(int64(offset-pgOffset), int(mapSize), unix.PROT_READ|unix.PROT_WRITE)
+	m, err := f.mmap("doflush", int64(offset-pgOffset), int(mapSize), unix.PROT_READ|unix.PROT_WRITE)
 	if err != nil {
 		f.prterr("doflush: mmap", err)
 		f.reportFailure(202)
@@ -343,7 +357,7 @@ func (f *fsx) doFlush(offset, size uint32) {
 		f.prterr("doflush: msync", err)
 		f.reportFailure(203)
 	}
-	if err := unix.Munmap(m); err != nil {
+	if err := f.munmap(m); err != nil {
 		f.prterr("doflush: munmap", err)
 		f.reportFailure(204)
 	}
@@ -380,7 +394,7 @@ func (f *fsx) doMapWrite(offset, size uint32) {
 	}
 	pgOffset := offset & uint32(f.pageMask)
 	mapSize := pgOffset + size
-	m, err := f.mmap(int64(offset-pgOffset), int(mapSize), unix.PROT_READ|unix.PROT_WRITE)
+	m, err := f.mmap("domapwrite", int64(offset-pgOffset), int(mapSize), unix.PROT_READ|unix.PROT_WRITE)
 	if err != nil {
 		f.prterr("domapwrite: mmap", err)
 		f.reportFailure(202)
@@ -391,7 +405,7 @@ func (f *fsx) doMapWrite(offset, size uint32) {
 		f.reportFailure(203)
 	}
 	f.checkEOFPage("Write", offset, m, size)
-	if err := unix.Munmap(m); err != nil {
+	if err := f.munmap(m); err != nil {
 		f.prterr("domapwrite: munmap", err)
 		f.reportFailure(204)
 	}
@@ -417,6 +431,7 @@ func (f *fsx) doTruncate(size uint32) {
 		f.prt("%d trunc\tfrom 0x%x to 0x%x\n", f.testcalls, uint32(oldsize), size)
 	}
 	if err := unix.Ftruncate(f.fd, int64(size)); err != nil {
+		f.xfszPending(err)
 		f.prt("ftruncate1: %x\n", size)
 		f.prterr("dotruncate: ftruncate", err)
 		f.reportFailure(160)
@@ -443,6 +458,7 @@ func (f *fsx) doPunchHole(offset, length uint32) {
 		f.prt("%d punch\tfrom 0x%x to 0x%x, (0x%x bytes)\n", f.testcalls, offset, offset+length, length)
 	}
 	if err := unix.Fallocate(f.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(offset), int64(length)); err != nil {
+		f.xfszPending(err)
 		f.prt("punch hole: 0x%x to 0x%x\n", offset, offset+length)
 		f.prterr("do_punch_hole: fallocate", err)
 		f.reportFailure(161)
@@ -489,6 +505,7 @@ func (f *fsx) doZeroRange(offset, length uint32, keepSize bool) {
 		f.prt("%d zero\tfrom 0x%x to 0x%x, (0x%x bytes)\n", f.testcalls, offset, offset+length, length)
 	}
 	if err := unix.Fallocate(f.fd, mode, int64(offset), int64(length)); err != nil {
+		f.xfszPending(err)
 		f.prt("zero range: 0x%x to 0x%x\n", offset, offset+length)
 		f.prterr("do_zero_range: fallocate", err)
 		f.reportFailure(161)
@@ -518,6 +535,7 @@ func (f *fsx) doCollapseRange(offset, length uint32) {
 		f.prt("%d collapse\tfrom 0x%x to 0x%x, (0x%x bytes)\n", f.testcalls, offset, offset+length, length)
 	}
 	if err := unix.Fallocate(f.fd, unix.FALLOC_FL_COLLAPSE_RANGE, int64(offset), int64(length)); err != nil {
+		f.xfszPending(err)
 		f.prt("collapse range: 0x%x to 0x%x\n", offset, offset+length)
 		f.prterr("do_collapse_range: fallocate", err)
 		f.reportFailure(161)
@@ -548,6 +566,7 @@ func (f *fsx) doInsertRange(offset, length uint32) {
 		f.prt("%d insert\tfrom 0x%x to 0x%x, (0x%x bytes)\n", f.testcalls, offset, offset+length, length)
 	}
 	if err := unix.Fallocate(f.fd, unix.FALLOC_FL_INSERT_RANGE, int64(offset), int64(length)); err != nil {
+		f.xfszPending(err)
 		f.prt("insert range: 0x%x to 0x%x\n", offset, offset+length)
 		f.prterr("do_insert_range: fallocate", err)
 		f.reportFailure(161)
@@ -577,6 +596,7 @@ func (f *fsx) doExchangeRange(offset, length, dest uint32) {
 	}
 	r := &xfsExchangeRange{file1Fd: int32(f.fd), file1Offset: uint64(offset), file2Offset: uint64(dest), length: uint64(length)}
 	if err := exchangeRange(f.fd, r); err != nil {
+		f.xfszPending(err)
 		f.prt("exchange range: 0x%x to 0x%x at 0x%x\n", offset, offset+length, dest)
 		f.prterr("do_exchange_range: XFS_IOC_EXCHANGE_RANGE", err)
 		f.reportFailure(161)
@@ -614,6 +634,7 @@ func (f *fsx) doCloneRange(offset, length, dest uint32) {
 	}
 	r := &unix.FileCloneRange{Src_fd: int64(f.fd), Src_offset: uint64(offset), Src_length: uint64(length), Dest_offset: uint64(dest)}
 	if err := unix.IoctlFileCloneRange(f.fd, r); err != nil {
+		f.xfszPending(err)
 		f.prt("clone range: 0x%x to 0x%x at 0x%x\n", offset, offset+length, dest)
 		f.prterr("do_clone_range: FICLONERANGE", err)
 		f.reportFailure(161)
@@ -645,6 +666,7 @@ func (f *fsx) doDedupeRange(offset, length, dest uint32) {
 		Info:       []unix.FileDedupeRangeInfo{{Dest_fd: int64(f.fd), Dest_offset: uint64(dest)}},
 	}
 	if err := unix.IoctlFileDedupeRange(f.fd, r); err != nil {
+		f.xfszPending(err)
 		f.prt("dedupe range: 0x%x to 0x%x at 0x%x\n", offset, offset+length, dest)
 		f.prterr("do_dedupe_range(0): FIDEDUPERANGE", err)
 		f.reportFailure(161)
@@ -705,6 +727,7 @@ func (f *fsx) doCopyRange(offset, length, dest uint32) {
 		}
 	}
 	if err != nil {
+		f.xfszPending(err)
 		f.prt("copy range: 0x%x to 0x%x at 0x%x\n", offset, offset+length, dest)
 		f.prterr("do_copy_range:", err)
 		f.reportFailure(161)
@@ -749,6 +772,7 @@ func (f *fsx) doPreallocate(offset, length uint32, keepSize, unshare bool) {
 		f.prt("%d falloc\tfrom 0x%x to 0x%x (0x%x bytes)\n", f.testcalls, offset, offset+length, length)
 	}
 	if err := unix.Fallocate(f.fd, mode, int64(offset), int64(length)); err != nil {
+		f.xfszPending(err)
 		f.prt("fallocate: 0x%x to 0x%x\n", offset, offset+length)
 		f.prterr("do_preallocate: fallocate", err)
 		f.reportFailure(161)
@@ -773,6 +797,7 @@ func (f *fsx) writeFileImage() {
 	}
 	if !f.cfg.Lite {
 		if err := unix.Ftruncate(f.fd, f.fileSize); err != nil {
+			f.xfszPending(err)
 			f.prt("ftruncate2: %x\n", f.fileSize)
 			f.prterr("writefileimage: ftruncate", err)
 			f.reportFailure(173)
@@ -821,8 +846,11 @@ func (f *fsx) dofsync() {
 		f.prterr("dofsync", err)
 		f.reportFailure(210)
 	}
-	cmd := fmt.Sprintf("dmsetup message %s 0 mark %s.mark%d", f.cfg.LogDev, f.bname, f.markNr)
-	if err := exec.Command("/bin/sh", "-c", cmd).Run(); err != nil {
+	// The C tool runs "dmsetup message LOGDEV 0 mark NAME" through
+	// system(); without the shell, a -i or file name with spaces or
+	// shell characters is one argument, not a command.
+	mark := fmt.Sprintf("%s.mark%d", f.bname, f.markNr)
+	if err := exec.Command("dmsetup", "message", f.cfg.LogDev, "0", "mark", mark).Run(); err != nil {
 		f.prterr("dmsetup mark failed", unix.EIO)
 		f.die(211)
 	}

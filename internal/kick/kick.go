@@ -27,15 +27,17 @@
 //  4. A request is on the run list at most once, is never on it while a wait
 //     is linked or while it runs, and is never kicked or queued once done.
 //  5. A retry returns "wait" only when exactly one future kick is owed: it
-//     linked a wait entry (whose wake will kick) or handed the request to an
-//     offload worker (whose completion will kick).
+//     linked a wait entry (whose wake will kick), handed the request to an
+//     offload worker (whose completion will kick), or handed it to the
+//     kernel (HandOff: Linux AIO, whose completion will kick).
 package kick
 
 import (
+	"syscall" // for ECANCELED: x/sys/unix does not build on Windows, where aio-race runs too
+
 	"github.com/kaio-go/kaio/internal/invariants"
 	"github.com/kaio-go/kaio/internal/lock"
 	"github.com/kaio-go/kaio/internal/waitq"
-	"golang.org/x/sys/unix"
 )
 
 // Ops are the engine's parts of a run: the retry method, completion, and
@@ -82,10 +84,11 @@ type Req struct {
 	// dropped Ctx.Mu can tell the request was reused.
 	gen uint64
 	// owed: a future kick is owed (a wait entry is linked, or an offload
-	// worker holds the request). Cleared by that kick.
+	// worker or the kernel holds the request). Cleared by that kick.
 	owed bool
 	// busy: an offload worker is inside a blocking syscall for the
-	// request; it cannot be cancelled until the worker kicks it.
+	// request, or the kernel has it (HandOff); it cannot be cancelled
+	// until that kick.
 	busy bool
 	// kicked is the kernel's KIF_KICKED: another iteration is needed.
 	kicked bool
@@ -100,6 +103,9 @@ type Req struct {
 	// done: completed; no further kick, queue or run may touch it.
 	done bool
 	next *Req // run list link
+	// kicks counts the kicks that set kicked, this incarnation's and the
+	// earlier ones' (the explorer checks that none comes after done).
+	kicks uint64
 }
 
 // Ctx is the protocol's part of a context: ctx_lock and the run list.
@@ -110,6 +116,16 @@ type Ctx struct {
 	// guarded by Mu:
 	runHead, runTail *Req
 	kicks            uint64 // kicks that set kicked (Stats)
+	// Broken replaces parts of the protocol with broken variants, for
+	// the schedule explorer's sabotage tests. Nil in production; set
+	// before first use.
+	Broken *Broken
+}
+
+// Broken holds broken variants of the protocol's steps (see Ctx.Broken).
+type Broken struct {
+	Wake    func(c *Ctx, q *waitq.Queue, r *Req) Action
+	EndWait func(c *Ctx, r *Req) Action
 }
 
 // KicksLocked returns the number of effective kicks. Hold Mu.
@@ -118,14 +134,14 @@ func (c *Ctx) KicksLocked() uint64 { return c.kicks }
 // Snapshot is a request's protocol state, for the schedule explorer's
 // checks (internal/explore) and tests.
 type Snapshot struct {
-	Gen                                                          uint64
+	Gen, Kicks                                                   uint64
 	Linked, Owed, Busy, Kicked, Cancelled, Running, Queued, Done bool
 }
 
 // SnapshotLocked returns r's state. Hold Mu (or be the explorer between
 // steps, when every goroutine of the protocol is stopped).
 func (r *Req) SnapshotLocked() Snapshot {
-	return Snapshot{Gen: r.gen, Linked: r.Wait.Queue() != nil, Owed: r.owed, Busy: r.busy, Kicked: r.kicked,
+	return Snapshot{Gen: r.gen, Kicks: r.kicks, Linked: r.Wait.Queue() != nil, Owed: r.owed, Busy: r.busy, Kicked: r.kicked,
 		Cancelled: r.cancelled, Running: r.running, Queued: r.queued, Done: r.done}
 }
 
@@ -189,6 +205,7 @@ func (c *Ctx) kickLocked(r *Req) Action {
 	}
 	r.kicked = true
 	c.kicks++
+	r.kicks++
 	if r.running || r.queued {
 		return None
 	}
@@ -203,6 +220,9 @@ func (c *Ctx) kickLocked(r *Req) Action {
 // it runs with q.Mu held and kicks r. After it returns, the waker must not
 // touch r: use Finish with the returned action.
 func (c *Ctx) Wake(q *waitq.Queue, r *Req) Action {
+	if c.Broken != nil && c.Broken.Wake != nil {
+		return c.Broken.Wake(c, q, r)
+	}
 	c.Mu.Lock()
 	if invariants.Enabled {
 		invariants.Check(r.Wait.Queue() == q, "wake of a wait entry not linked on the waking queue")
@@ -213,7 +233,8 @@ func (c *Ctx) Wake(q *waitq.Queue, r *Req) Action {
 }
 
 // Kick kicks r from a source that holds no queue lock: an offload worker
-// whose syscall finished. The worker's hold on r ends here.
+// whose syscall finished, or the reaper of a request handed to the kernel.
+// The worker's (the kernel's) hold on r ends here.
 func (c *Ctx) Kick(r *Req) Action {
 	c.Mu.Lock()
 	if invariants.Enabled {
@@ -294,6 +315,26 @@ func (c *Ctx) TakeOffloadLocked(q *waitq.Queue, r *Req) {
 	c.Mu.Unlock()
 }
 
+// HandOff hands r, running its retry, to a completer outside the protocol
+// that will Kick it exactly once when it is done (Linux AIO: the kernel
+// has the request's own iocb, and its completion kicks). It is an offload
+// worker's TakeOffloadLocked without a queue: the kick is owed and r is
+// busy, not cancellable, until then. It fails when r was cancelled: the
+// retry must then return -ECANCELED instead of waiting, as with LinkWait.
+func (c *Ctx) HandOff(r *Req) bool {
+	c.Mu.Lock()
+	ok := !r.cancelled
+	if ok {
+		if invariants.Enabled {
+			invariants.Check(r.running && !r.owed && !r.done && r.Wait.Queue() == nil, "hand-off of a request that is not running")
+		}
+		r.owed = true
+		r.busy = true
+	}
+	c.Mu.Unlock()
+	return ok
+}
+
 // Begin starts an iteration (the first half of aio_run_iocb): KICKED off,
 // running on. It reports whether r was cancelled.
 func (c *Ctx) Begin(r *Req) (cancelled bool) {
@@ -314,6 +355,9 @@ func (c *Ctx) Begin(r *Req) (cancelled bool) {
 // if r was kicked (by itself or by a waker during the retry) it goes back on
 // the run list, or, for a sync request, the caller runs it again.
 func (c *Ctx) EndWait(r *Req) (again Action) {
+	if c.Broken != nil && c.Broken.EndWait != nil {
+		return c.Broken.EndWait(c, r)
+	}
 	c.Mu.Lock()
 	if !r.owed {
 		r.kicked = true
@@ -338,7 +382,7 @@ func (c *Ctx) EndWait(r *Req) (again Action) {
 // sync caller must run again; None: r completed or waits).
 func (c *Ctx) Run(r *Req, ops Ops) Action {
 	if c.Begin(r) {
-		ops.Complete(r, -int64(unix.ECANCELED))
+		ops.Complete(r, -int64(syscall.ECANCELED))
 		return None
 	}
 	res, wait := ops.Retry(r)

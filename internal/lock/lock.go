@@ -88,6 +88,26 @@ func (n *Note) Wakeup() {
 	}
 }
 
+// C is the channel a Wakeup arrives on, for a select that also waits for a
+// timer or a context (outside the explorer only: under it, use Sleep).
+func (n *Note) C() <-chan struct{} { return n.ch }
+
+// Clear forgets a Wakeup not yet consumed. Call it only where no Wakeup can
+// be racing (the note's owner, under the lock its wakers take).
+func (n *Note) Clear() {
+	if n.sched != nil {
+		n.set = false
+		return
+	}
+	select {
+	case <-n.ch:
+	default:
+	}
+}
+
+// Sched returns the explorer the note was handed to, or nil.
+func (n *Note) Sched() Sched { return n.sched }
+
 // Pending reports, under an explorer, whether a Wakeup is remembered.
 func (n *Note) Pending() bool { return n.set }
 

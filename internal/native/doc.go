@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package native is kaio's Linux AIO engine: io_setup, io_submit,
 // io_cancel, io_getevents and io_destroy through golang.org/x/sys/unix, with
 // completions reaped from the kernel's aio_ring in user space whenever its
@@ -23,14 +25,30 @@
 //     fd). kaio instead submits an IOCB_CMD_POLL for readiness and, when
 //     it completes, does the transfer itself with preadv2/pwritev2
 //     (RWF_NOWAIT); EAGAIN polls again, and a write goes on until all is
-//     written, as with the retry engine. On a kernel whose pipes or
-//     sockets refuse RWF_NOWAIT (before 5.8 or so) a blocking fd is read
-//     without it once it polled ready, which blocks if another reader
-//     took the data in between: use non-blocking fds there.
+//     written, as with the retry engine. Both the poll and the transfers
+//     use a duplicate of the fd that the request holds until it
+//     completes: at 9fadd19 the transfer used the caller's number, and a
+//     pipe read whose fd was closed and reused read the other file. A
+//     blocking fd that refuses RWF_NOWAIT (inotify, say) is read without
+//     it on a goroutine of its own, off the context lock, once it polled
+//     ready: it blocks there if another reader took the data in between,
+//     until more comes; Cancel answers EAGAIN meanwhile and Destroy waits
+//     for it, as io_destroy waits for what it cannot cancel. (At 9fadd19
+//     that call was made under the context lock and stalled everything.)
+//   - POLL completes with the events asked for that are ready, plus
+//     POLLERR, POLLHUP and POLLNVAL, as on the other engines: the kernel's
+//     aio_poll_wake completes an inline wake-up with the whole wake key
+//     (0x41, POLLIN|POLLRDNORM, for a POLLIN poll woken by a pipe write),
+//     which kaio masks.
 //   - Cancel: the kernel cancels only polls (io_cancel finds nothing else,
 //     EINVAL). Cancel answers nil for a poll or a stream waiting for
 //     readiness (its event comes as -ECANCELED) and EAGAIN for file I/O in
-//     progress, which ends with its real result.
+//     progress, which ends with its real result. io_cancel finds an iocb
+//     by its address, which the slot's next request reuses, so it is
+//     called under the context lock. A Cancel that comes while its iocb
+//     is still on its way into the kernel is recorded and asked by the
+//     submitter once io_submit returns (at 9fadd19 it was asked too
+//     early, answered EINVAL, and the event never came).
 //
 // Notification: every iocb carries IOCB_FLAG_RESFD with the context's own
 // eventfd, so that one fd wakes the goroutine waiting for completions (in
@@ -50,8 +68,8 @@
 // which itself takes some 30-50 ms on Linux 6.18 (it waits for an RCU grace
 // period before it frees the kernel context).
 //
-// Lock order:
-//
-//	Context.smu (read-held by Submit and Do, held by Destroy)
-//	  → Context.mu (everything else)
+// The bookkeeping (requests, claims, the user ring, waiters, cancel and
+// destroy) is internal/kctx, shared with the uring engine; this package is
+// the kernel half: iocbs, the aio ring, the AIO syscalls. Its one lock is
+// kctx.Ctx.Mu.
 package native

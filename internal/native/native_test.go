@@ -1,3 +1,5 @@
+//go:build linux
+
 package native
 
 import (
@@ -9,11 +11,10 @@ import (
 
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/enginetest"
-	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { enginetest.Main(m) }
 
 var engine = enginetest.Engine{
 	Name:  "Linux AIO",
@@ -33,33 +34,18 @@ func reapN(t testing.TB, c *Context, n int) []core.Event { return enginetest.Rea
 
 func pipe(t testing.TB) (int, int) { return enginetest.Pipe(t) }
 
-// The tests both kernel engines share (see internal/enginetest).
-
-func TestCapacityExact(t *testing.T)        { enginetest.CapacityExact(t, &engine) }
-func TestGCDuringIO(t *testing.T)           { enginetest.GCDuringIO(t, &engine) } // O_DIRECT reads in the kernel
-func TestStreamWriteContinues(t *testing.T) { enginetest.StreamWriteContinues(t, &engine) }
-func TestCancelAnswers(t *testing.T)        { enginetest.CancelAnswers(t, &engine) }
-func TestDestroyEndsWaiters(t *testing.T)   { enginetest.DestroyEndsWaiters(t, &engine) } // GetEvents in ppoll
-func TestWaiterSeesUserSpaceCompletion(t *testing.T) {
-	enginetest.WaiterSeesUserSpaceCompletion(t, &engine)
-}
-
-func TestProbe(t *testing.T) {
-	st := Probe()
-	t.Logf("native AIO: usable %v, %s (%v)", st.Usable, st.Reason, st.Err)
-	if !st.Usable && st.Reason == "" {
-		t.Fatal("unusable without a reason")
-	}
-}
+// TestShared runs the tests both kernel engines share (see
+// internal/enginetest).
+func TestShared(t *testing.T) { enginetest.Shared(t, &engine) }
 
 // TestGeteventsFallback runs I/O with the aio_ring treated as unreadable
 // (a magic kaio does not know), so that completions come through
 // io_getevents instead.
 func TestGeteventsFallback(t *testing.T) {
 	c := newCtx(t, 8)
-	c.mu.Lock()
+	c.Mu.Lock()
 	c.mapped = false
-	c.mu.Unlock()
+	c.Mu.Unlock()
 	name := filepath.Join(t.TempDir(), "f")
 	data := bytes.Repeat([]byte("kaio"), 4096)
 	if err := os.WriteFile(name, data, 0o600); err != nil {

@@ -2,10 +2,11 @@
 // private epoll fd that turns readiness into wake-ups of wait queues, as the
 // kernel's wake_up on a pipe or socket runs aio_wake_function.
 //
-// Each registration owns a duplicate of the user's fd (so that, like the
-// kernel's file reference in a kiocb, the request keeps working on the same
-// open file even if the user closes or reuses the fd number) and one wait
-// queue. Registrations are armed edge-triggered and one-shot: Arm after
+// Each registration is an fd its owner keeps open until Close (the retry
+// engine registers the request's own duplicate of the user's fd, so that,
+// like the kernel's file reference in a kiocb, the request keeps working on
+// the same open file even if the user closes or reuses the number) and one
+// wait queue. Registrations are armed edge-triggered and one-shot: Arm after
 // linking a wait entry; epoll_ctl itself reports readiness that arrived
 // before the arm, which is the "register, then check again" of every sleep.
 package poller
@@ -41,16 +42,13 @@ type Poller struct {
 	free *Reg
 }
 
-// Reg is one registration: a private fd and its wait queue.
+// Reg is one registration: an fd and its wait queue.
 type Reg struct {
 	Q     waitq.Queue
 	fd    int
 	added bool // EPOLL_CTL_ADD done; only its owner (a running request) arms it
 	next  *Reg // free list
 }
-
-// Fd is the registration's private duplicate of the user's fd.
-func (r *Reg) Fd() int { return r.fd }
 
 // New creates a poller and starts its goroutine. batch, if not nil, is
 // called around each batch of wake-ups (see Poller.batch).
@@ -79,12 +77,10 @@ func New(batch func(start bool)) (*Poller, error) {
 	return p, nil
 }
 
-// Register duplicates fd and returns a registration for it (not yet armed).
-func (p *Poller) Register(fd int) (*Reg, error) {
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
+// Register returns a registration for fd (not yet armed). The caller
+// keeps fd open, and its number unused by any other registration, until it
+// calls Close.
+func (p *Poller) Register(fd int) *Reg {
 	p.mu.Lock()
 	r := p.free
 	if r != nil {
@@ -93,10 +89,10 @@ func (p *Poller) Register(fd int) (*Reg, error) {
 	} else {
 		r = new(Reg)
 	}
-	r.fd, r.added = dup, false
-	p.regs[int32(dup)] = r
+	r.fd, r.added = fd, false
+	p.regs[int32(fd)] = r
 	p.mu.Unlock()
-	return r, nil
+	return r
 }
 
 // Arm asks for one wake-up of r's queue when the fd is ready for mask
@@ -116,10 +112,10 @@ func (p *Poller) Arm(r *Reg, mask uint32) error {
 	return nil
 }
 
-// Close ends a registration: it leaves the epoll set (before the close, as
-// the registration is keyed by open file and would outlive our fd if the
-// user's fd still refers to the file) and its fd is closed. No wait entry
-// may be linked on it.
+// Close ends a registration: its fd leaves the epoll set, which the owner
+// must let happen before it closes the fd (an epoll registration is keyed
+// by open file, and would outlive the number if another fd still refers
+// to the file). No wait entry may be linked on it.
 func (p *Poller) Close(r *Reg) {
 	p.mu.Lock()
 	delete(p.regs, int32(r.fd))
@@ -127,7 +123,6 @@ func (p *Poller) Close(r *Reg) {
 	if r.added {
 		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
 	}
-	unix.Close(r.fd)
 	r.fd = -1
 	p.mu.Lock()
 	r.next = p.free
@@ -159,23 +154,33 @@ func (p *Poller) loop() {
 		if n <= 0 {
 			continue
 		}
-		if p.batch != nil {
-			p.batch(true)
-		}
+		var qs [len(events)]*waitq.Queue
+		var masks [len(events)]uint32
+		k := 0
+		p.mu.Lock()
 		for i := 0; i < n; i++ {
-			ev := &events[i]
-			p.mu.Lock()
-			r := p.regs[ev.Fd]
-			p.mu.Unlock()
-			if r == nil {
-				continue // closed since; its events are stale
+			if r := p.regs[events[i].Fd]; r != nil { // else closed since: stale
+				qs[k], masks[k] = &r.Q, events[i].Events
+				k++
 			}
-			// An error or hang-up wakes every waiter: a read sees EOF, a
-			// write the error.
-			r.Q.Wake(ev.Events, unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP)
 		}
-		if p.batch != nil {
-			p.batch(false)
-		}
+		p.mu.Unlock()
+		Deliver(p.batch, qs[:k], masks[:k])
+	}
+}
+
+// Deliver is what the poller goroutine does with a batch of readiness
+// events: batch(true), the wake callbacks of each queue with its events,
+// batch(false). An error or hang-up wakes every waiter: a read sees EOF, a
+// write the error. The schedule explorer runs it in place of epoll.
+func Deliver(batch func(start bool), qs []*waitq.Queue, masks []uint32) {
+	if batch != nil {
+		batch(true)
+	}
+	for i, q := range qs {
+		q.Wake(masks[i], unix.EPOLLERR|unix.EPOLLHUP|unix.EPOLLRDHUP)
+	}
+	if batch != nil {
+		batch(false)
 	}
 }

@@ -1,13 +1,16 @@
+//go:build linux
+
 // Package retry is kaio's own engine: Linux 2.6's retry-based AIO rebuilt
 // in Go, with the kick-path races of the 2005 RFC closed (internal/kick).
 //
 // A request is first attempted on the submitter's goroutine without
 // blocking (preadv2/pwritev2 with RWF_NOWAIT on files, a non-blocking
 // attempt on pipes and sockets). What cannot finish that way waits: on the
-// poller (readiness of a pipe, socket, eventfd, tty) or on the offload
-// queue (cache misses, O_DIRECT, fsync), whose workers do the blocking
-// syscall. Either wait ends in a kick; kick workers run the run list and
-// retry.
+// poller (readiness of a pipe, socket, eventfd, tty), on Linux AIO
+// (O_DIRECT reads and writes, fsync: aio_linux.go), or on the offload
+// queue (cache misses; O_DIRECT and fsync where Linux AIO is refused),
+// whose workers do the blocking syscall. Each wait ends in a kick; kick
+// workers run the run list and retry.
 //
 // Lock order:
 //
@@ -40,6 +43,8 @@ import (
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/invariants"
 	"github.com/kaio-go/kaio/internal/kick"
+	"github.com/kaio-go/kaio/internal/linuxaio"
+	"github.com/kaio-go/kaio/internal/lock"
 	"github.com/kaio-go/kaio/internal/poller"
 	"github.com/kaio-go/kaio/internal/waitq"
 	"golang.org/x/sys/unix"
@@ -49,6 +54,9 @@ import (
 type Config struct {
 	// Workers bounds the offload workers; 0 means 4×GOMAXPROCS (at least 8).
 	Workers int
+	// NoLinuxAIO sends O_DIRECT and fsync to the offload workers even
+	// where Linux AIO is usable.
+	NoLinuxAIO bool
 }
 
 // Context is a retry-engine context (the kernel's kioctx).
@@ -71,23 +79,38 @@ type Context struct {
 	waiters  core.WaitList[waitFor] // reapers asleep in GetEvents, and free ones
 	stats    core.Stats
 	nowaitNo map[devIno]uint8 // files whose reads (1) / writes (2) refuse RWF_NOWAIT
-	idle     chan struct{}    // closed when dead and inflight reaches 0
 
-	offStarts int // offload workers started
-	poll      *poller.Poller
+	offStarts   int  // offload workers started
+	kickStarted bool // the kick worker was started (at the first Signal)
+	stopping    bool // Destroy found the context idle: the workers leave
+	poll        *poller.Poller
+	// aio is the Linux AIO queue (aio_linux.go), set up at the first
+	// O_DIRECT request or fsync: aioOff when Linux AIO is refused here
+	// or noAIO is set. syncAIO maps the aio_data of Do requests, past
+	// the ring's, to them.
+	aio     *aioQueue
+	noAIO   bool
+	syncAIO []*request
 
 	// offq is the offload queue: a wait queue whose "wake" is a worker
-	// taking the first entry. offTok wakes workers.
-	offq     waitq.Queue
-	offTok   chan struct{}
-	kickTok  chan struct{}
-	kickOnce sync.Once // starts the kick worker at the first Signal
+	// taking the first entry.
+	offq waitq.Queue
+	// The hand-offs between the engine's goroutines, as lock.Notes (a
+	// wake-up is a token the next Sleep takes, as the channels of
+	// capacity one they were), so that the schedule explorer runs them:
+	// offNote wakes an offload worker (work is queued, or Destroy is
+	// done), kickNote the kick worker (a request went onto the run list,
+	// or Destroy is done), idleNote Destroy (the last request ended).
+	offNote, kickNote, idleNote lock.Note
+	// kickRunning mirrors kickStarted for Signal's fast path.
+	kickRunning atomic.Bool
 	// pollRuns is set while the poller goroutine runs wake callbacks: it
 	// will run the run list itself afterwards, so Signal need not wake a
 	// kick worker (see pollBatch for why no kick is lost).
 	pollRuns atomic.Bool
-	quit     chan struct{}
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // the goroutines the context started
+	// x is the schedule explorer's part (explore.go); nil in production.
+	x *Explorer
 }
 
 // New creates a context with room for nr completions.
@@ -102,11 +125,11 @@ func New(nr int, cfg Config) (*Context, error) {
 	c := &Context{
 		nr:      nr,
 		workers: w,
-		offTok:  make(chan struct{}, 1),
-		kickTok: make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		idle:    make(chan struct{}),
+		noAIO:   cfg.NoLinuxAIO,
 	}
+	c.offNote.Init()
+	c.kickNote.Init()
+	c.idleNote.Init()
 	c.ring.Init(nr)
 	c.reqs = make([]request, nr)
 	for i := range c.reqs {
@@ -124,6 +147,7 @@ func (c *Context) initRequest(r *request, i int) {
 	r.k.Owner = r
 	r.k.Wait.W = r
 	r.iovStore = make([]unix.Iovec, 0, 1)
+	r.aioIndex = i
 }
 
 func dirBit(op core.Op) uint8 {
@@ -160,10 +184,10 @@ func (c *Context) Complete(kr *kick.Req, res int64) {
 	r := kr.Owner.(*request)
 	c.release(r)
 	c.k.Mu.Lock()
-	resfd := c.finishLocked(r, res)
+	s := c.finishLocked(r, res)
 	c.wakeReapersLocked()
 	c.k.Mu.Unlock()
-	signalResFd(resfd)
+	s.signal()
 }
 
 // completeBatch is Complete for requests that finished their first
@@ -172,42 +196,84 @@ func (c *Context) completeBatch(reqs []*request, res []int64) {
 	if len(reqs) == 0 {
 		return
 	}
-	var resfds [batchMax]int
+	var sigs [batchMax]resfdSignal
 	for _, r := range reqs {
 		c.release(r)
 	}
 	c.k.Mu.Lock()
 	for j, r := range reqs {
-		resfds[j] = c.finishLocked(r, res[j])
+		sigs[j] = c.finishLocked(r, res[j])
 	}
 	c.wakeReapersLocked()
 	c.k.Mu.Unlock()
-	for _, fd := range resfds[:len(reqs)] {
-		signalResFd(fd)
+	for _, s := range sigs[:len(reqs)] {
+		s.signal()
 	}
 }
 
 // release gives back what a finished request holds outside the context's
-// lists (its poller registration). The request is still running: ours.
+// lists: its poller registration and its own duplicate of the fd. (An
+// owned eventfd stays open until it is signalled: finishLocked hands it
+// over.) The request is still running: ours.
 func (c *Context) release(r *request) {
 	if r.reg != nil {
 		c.poll.Close(r.reg)
 		r.reg = nil
 	}
+	if r.ownFd {
+		unix.Close(r.fd)
+		r.fd, r.ownFd = -1, false
+	}
+	if r.viaAIO { // cancelled by Destroy while the kernel had it
+		r.pin.Unpin()
+		r.viaAIO, r.aioRefused = false, false
+	}
+}
+
+// hold gives r its own references to its files before it first waits (on
+// the poller, an offload worker or the run list), as io_submit's fget
+// does: from then on the caller may close or reuse Iocb.Fd and Iocb.ResFd.
+// A request that completes inside Submit never pays for it.
+func (r *request) hold() unix.Errno {
+	if !r.ownFd && r.path != pathNone {
+		fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return err.(unix.Errno)
+		}
+		r.fd, r.ownFd = fd, true
+	}
+	return r.holdResFd()
+}
+
+// holdResFd is hold for the eventfd alone: for a request the kernel holds
+// the file of (Linux AIO), which kaio signals itself once it completes.
+func (r *request) holdResFd() unix.Errno {
+	if r.resfd >= 0 && !r.ownResFd {
+		fd, err := unix.FcntlInt(uintptr(r.resfd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return err.(unix.Errno)
+		}
+		r.resfd, r.ownResFd = fd, true
+	}
+	return 0
 }
 
 // finishLocked is aio_complete under ctx_lock: the request is done, its
 // iocb free, its event in the ring (or, for Do, in r.result). It returns the
-// eventfd to signal after unlocking, or -1. After the lock is released the
+// eventfd to signal after unlocking. After the lock is released the
 // request may be reused at once.
-func (c *Context) finishLocked(r *request, res int64) int {
-	iocb, resfd := r.iocb, r.resfd
+func (c *Context) finishLocked(r *request, res int64) resfdSignal {
+	iocb, resfd := r.iocb, resfdSignal{r.resfd, r.ownResFd}
+	r.ownResFd = false
 	c.k.DoneLocked(&r.k)
 	if r.sync {
 		c.unlinkActiveLocked(r)
 	}
 	iocb.Release(&r.claim)
 	r.iocb = nil
+	if c.x != nil {
+		c.x.Completed(r, res)
+	}
 	c.inflight--
 	c.stats.Completed++
 	if res == -int64(unix.ECANCELED) {
@@ -221,30 +287,68 @@ func (c *Context) finishLocked(r *request, res int64) int {
 		c.free = r
 	}
 	if c.dead && c.inflight == 0 {
-		close(c.idle)
+		c.idleNote.Wakeup()
 	}
 	return resfd
 }
 
-func signalResFd(fd int) {
-	if fd >= 0 {
-		core.SignalEventfd(fd)
+// resfdSignal is a finished request's eventfd (-1: none), to be signalled
+// after ctx_lock is released, and closed then if the request owned it.
+type resfdSignal struct {
+	fd    int
+	owned bool
+}
+
+func (s resfdSignal) signal() {
+	if s.fd >= 0 {
+		core.SignalEventfd(s.fd)
+		if s.owned {
+			unix.Close(s.fd)
+		}
 	}
 }
 
 // Signal implements kick.Ops: a request went onto the run list.
 func (c *Context) Signal() {
-	if c.pollRuns.Load() {
+	if c.loadPollRuns() {
 		return
 	}
-	c.kickOnce.Do(func() {
-		c.wg.Add(1)
-		go c.kickWorker()
-	})
-	select {
-	case c.kickTok <- struct{}{}:
-	default:
+	if !c.kickRunning.Load() {
+		c.startKickWorker()
 	}
+	c.kickNote.Wakeup()
+}
+
+// startKickWorker starts the kick worker unless it runs or Destroy is
+// done: a waker's Signal may come after the request it kicked completed
+// and the context went idle (the kick protocol lets a waker touch the
+// context, not the request, once it unlocks).
+func (c *Context) startKickWorker() {
+	c.k.Mu.Lock()
+	if !c.kickStarted && !c.stopping {
+		c.kickStarted = true
+		c.kickRunning.Store(true)
+		c.goLocked(c.kickWorker)
+	}
+	c.k.Mu.Unlock()
+}
+
+// goLocked starts one of the context's goroutines, which Destroy waits
+// for. Hold k.Mu (Destroy sets stopping under it before it waits).
+func (c *Context) goLocked(f func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// stoppingNow reports whether Destroy has told the workers to leave.
+func (c *Context) stoppingNow() bool {
+	c.k.Mu.Lock()
+	s := c.stopping
+	c.k.Mu.Unlock()
+	return s
 }
 
 // pollBatch is the poller's batch hook. After its wake callbacks, the
@@ -254,12 +358,31 @@ func (c *Context) Signal() {
 // takes ctx_lock after the flag is cleared, finds it.
 func (c *Context) pollBatch(start bool) {
 	if start {
-		c.pollRuns.Store(true)
+		c.storePollRuns(true)
 		return
 	}
 	c.runAll()
-	c.pollRuns.Store(false)
+	c.storePollRuns(false)
+	if c.sabotaged(func(s *Sabotage) bool { return s.NoSecondLook }) {
+		return
+	}
 	c.runAll()
+}
+
+// loadPollRuns and storePollRuns are pollRuns' atomic operations, each a
+// point where the schedule explorer may switch goroutines.
+func (c *Context) loadPollRuns() bool {
+	if c.x != nil {
+		c.x.Yield("load pollRuns")
+	}
+	return c.pollRuns.Load()
+}
+
+func (c *Context) storePollRuns(v bool) {
+	if c.x != nil {
+		c.x.Yield(map[bool]string{true: "store pollRuns = true", false: "store pollRuns = false"}[v])
+	}
+	c.pollRuns.Store(v)
 }
 
 // runAll runs the run list until it is empty.
@@ -274,13 +397,12 @@ func (c *Context) runAll() {
 	}
 }
 
-// kickWorker is aio_kick_handler: it runs the run list.
+// kickWorker is aio_kick_handler: it runs the run list each time Signal
+// wakes it, until Destroy tells it to leave.
 func (c *Context) kickWorker() {
-	defer c.wg.Done()
 	for {
-		select {
-		case <-c.kickTok:
-		case <-c.quit:
+		c.kickNote.Sleep()
+		if c.stoppingNow() {
 			return
 		}
 		c.runAll()
@@ -349,9 +471,15 @@ func (c *Context) Do(i *core.Iocb) core.Event {
 	if err != nil {
 		return core.ErrEvent(i, err)
 	}
+	return c.doLoop(r, i)
+}
+
+// doLoop runs the sync request r for iocb i to its end on this goroutine.
+func (c *Context) doLoop(r *request, i *core.Iocb) core.Event {
 	data := i.Data
 	for {
 		a := c.k.Run(&r.k, c)
+		c.flushAIO()
 		if a == kick.None && r.iocb == nil {
 			break // completed
 		}
@@ -375,9 +503,6 @@ func (c *Context) Destroy() error {
 		return unix.EINVAL
 	}
 	c.dead = true
-	if c.inflight == 0 {
-		close(c.idle)
-	}
 	c.waiters.WakeAll()
 	// Cancel every request. Nothing joins the active list once dead is
 	// set, so one snapshot of it is all there is to cancel.
@@ -399,11 +524,33 @@ func (c *Context) Destroy() error {
 	}
 	c.k.Mu.Unlock()
 	for _, v := range todo {
+		if c.sabotaged(func(s *Sabotage) bool { return s.DestroySkipsUnlink }) {
+			break
+		}
 		kick.Finish(c.k.UnlinkAndKick(&v.r.k, v.gen), &v.r.k.Note, c)
 	}
-	<-c.idle
-	close(c.quit)
+	c.k.Mu.Lock()
+	idle := c.inflight == 0
+	c.k.Mu.Unlock()
+	if !idle {
+		c.idleNote.Sleep() // the last completion wakes it
+	}
+	// The workers leave; a Signal still under way (after its kick and the
+	// completion of the request it kicked) finds stopping set and starts
+	// nothing.
+	c.k.Mu.Lock()
+	c.stopping = true
+	q := c.aio
+	c.k.Mu.Unlock()
+	c.kickNote.Wakeup()
+	c.offNote.Wakeup() // each worker that leaves wakes the next
+	if q != nil && q != aioOff {
+		q.evfd.Close() // ends the reaper: nothing is in the kernel
+	}
 	c.wg.Wait()
+	if q != nil && q != aioOff {
+		linuxaio.Destroy(q.ctx) // after the reaper, which reads its ring
+	}
 	if c.poll != nil {
 		c.poll.Stop()
 	}
@@ -431,40 +578,33 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		return n, err
 	}
 	w := c.waiters.Get()
-	var tch <-chan time.Time
+	var deadline time.Time
 	if timeout > 0 {
-		tch = w.Arm(timeout)
+		deadline = time.Now().Add(timeout)
 	}
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
 	}
-	var err error
 	for {
 		w.For.need = minNr - n
-		c.waiters.Add(w)
-		c.k.Mu.Unlock()
-		expired := false
-		select {
-		case <-w.Woken():
-		case <-tch:
-			expired = true
-		case <-done:
-			expired = true
-			err = ctx.Err()
-		}
-		c.k.Mu.Lock()
-		c.waiters.Remove(w)
+		expired := c.waiters.Sleep(&c.k.Mu, w, deadline, done)
 		n += c.ring.Reap(events[n:])
 		if n >= minNr || expired || c.dead {
 			break
 		}
 	}
-	if timeout > 0 {
-		w.Disarm()
-	}
 	c.waiters.Put(w)
 	dead := c.dead
 	c.k.Mu.Unlock()
-	return core.WaitResult(n, dead, err)
+	return core.WaitResult(n, dead, core.CtxErr(ctx))
+}
+
+// DropStaleClaim implements core.ClaimOwner.
+func (c *Context) DropStaleClaim(cl *core.Claim, i *core.Iocb) {
+	c.k.Mu.Lock()
+	if r := c.requestOf(cl); r == nil || r.iocb != i {
+		i.Release(cl)
+	}
+	c.k.Mu.Unlock()
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package retry
 
 // devIno names a file across fd numbers (which may be closed and reused).

@@ -1,8 +1,13 @@
+//go:build linux
+
 package retry
 
 import (
+	"runtime"
+
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/kick"
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"github.com/kaio-go/kaio/internal/poller"
 	"github.com/kaio-go/kaio/internal/waitq"
 	"golang.org/x/sys/unix"
@@ -14,10 +19,10 @@ type path uint8
 const (
 	pathNone     path = iota // NOOP
 	pathInline               // regular file, buffered: RWF_NOWAIT inline, offload on EAGAIN
-	pathDirect               // O_DIRECT: offload workers only
+	pathDirect               // O_DIRECT: Linux AIO, else offload workers
 	pathPoll                 // pipe, socket, eventfd, tty: non-blocking attempt, poller wait
 	pathBlocking             // an fd that can't be polled nor done without blocking: offload
-	pathSync                 // fsync, fdatasync: offload
+	pathSync                 // fsync, fdatasync: Linux AIO, else offload
 	pathReady                // OPPOLL: poll(2), then the poller
 )
 
@@ -32,13 +37,21 @@ type request struct {
 
 	// Set at submit, read by whoever runs the request (the runner and the
 	// offload worker that holds it; hand-offs happen under ctx.k.Mu).
-	iocb     *core.Iocb
-	op       core.Op
-	path     path
+	iocb    *core.Iocb
+	data    uint64 // iocb.Data
+	op      core.Op
+	path    path
+	rwflags int
+	events  uint32
+	// fd and resfd are the caller's Iocb.Fd and Iocb.ResFd (-1: none) while
+	// the request runs inside Submit; once it has to wait (hold), they are
+	// duplicates the request owns (owned), so that closing or reusing the
+	// caller's numbers cannot change which file it touches or which
+	// eventfd it signals: the kernel's file references in a kiocb.
 	fd       int
-	rwflags  int
-	events   uint32
-	resfd    int  // -1 when none
+	resfd    int
+	ownFd    bool
+	ownResFd bool
 	seekable bool // pass the offset; else -1 (file position)
 	nowait   bool // try RWF_NOWAIT (cleared after EOPNOTSUPP)
 	userWait bool // the user asked for RWF_NOWAIT: EAGAIN is a result
@@ -67,8 +80,22 @@ type request struct {
 	// comes next.
 	ready bool
 
-	// reg is the poller registration, made at the first wait.
+	// reg is the poller registration of fd, made at the first wait on
+	// the poller.
 	reg *poller.Reg
+
+	// Linux AIO (aio_linux.go): the request's own iocb, made at its
+	// first use, and the pins of the memory the kernel uses; its index
+	// in the aio_data of its completions; the queue of iocbs waiting for
+	// the submitter's flush (guarded by ctx.k.Mu). viaAIO: the result
+	// to take in is the kernel's; aioRefused: the kernel refused the
+	// iocb, and the offload workers do it.
+	kio        *linuxaio.Iocb
+	pin        runtime.Pinner
+	aioIndex   int
+	nextAIO    *request
+	viaAIO     bool
+	aioRefused bool
 
 	// result, for sync requests: written by Complete on the Do goroutine.
 	result int64

@@ -17,19 +17,37 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 		c.k.Mu.Unlock()
 	}
 	r.attempts++
+	if c.x != nil {
+		return c.x.Retry(r)
+	}
 	switch r.path {
 	case pathNone:
 		return 0, false
 	case pathSync:
+		if r.viaAIO {
+			if res, done := c.fromKernel(r); done {
+				return res, false
+			}
+			return c.offload(r) // refused by the kernel
+		}
 		if r.hasWres {
 			r.hasWres = false
 			return r.wres, false
+		}
+		if r.attempts == 1 {
+			return c.toKernel(r)
 		}
 		return c.offload(r)
 	case pathReady:
 		return c.retryPoll(r)
 	case pathBlocking:
 		return c.retryBlocking(r)
+	}
+	if r.viaAIO {
+		if res, done := c.fromKernel(r); done {
+			return res, false
+		}
+		return c.offload(r) // refused by the kernel
 	}
 	if r.hasWres {
 		r.hasWres = false
@@ -42,6 +60,9 @@ func (c *Context) Retry(kr *kick.Req) (int64, bool) {
 	}
 	switch r.path {
 	case pathDirect:
+		if r.attempts == 1 {
+			return c.toKernel(r)
+		}
 		return c.offload(r)
 	case pathPoll:
 		return c.retryStream(r)
@@ -84,7 +105,9 @@ func (r *request) attempt(flags int) (int, unix.Errno) {
 func (c *Context) retryFile(r *request) (int64, bool) {
 	if !r.nowait {
 		if r.userWait {
-			return -int64(unix.EAGAIN), false
+			// The file refused RWF_NOWAIT before: the caller gets what
+			// a preadv2/pwritev2 with it would say.
+			return -int64(unix.EOPNOTSUPP), false
 		}
 		return c.offload(r)
 	}
@@ -97,6 +120,9 @@ func (c *Context) retryFile(r *request) (int64, bool) {
 			}
 			// A short transfer: the cached part. The rest may need I/O:
 			// return progress without a wait, the runner kicks itself.
+			if e := r.hold(); e != 0 {
+				return r.failed(e), false
+			}
 			return 0, true
 		case unix.EINTR:
 			continue
@@ -144,9 +170,6 @@ func (c *Context) retryStream(r *request) (int64, bool) {
 	}
 	for {
 		fd := r.fd
-		if r.reg != nil {
-			fd = r.reg.Fd()
-		}
 		var n int
 		var e unix.Errno
 		if r.op.Reads() {
@@ -167,7 +190,7 @@ func (c *Context) retryStream(r *request) (int64, bool) {
 		case unix.EINTR:
 			continue
 		case unix.EOPNOTSUPP:
-			if flags&unix.RWF_NOWAIT != 0 {
+			if flags&unix.RWF_NOWAIT != 0 && !r.userWait {
 				// RWF_NOWAIT not supported on this file: fine if the
 				// fd is non-blocking; otherwise block in a worker.
 				var fl int
@@ -232,9 +255,6 @@ func (c *Context) retryBlocking(r *request) (int64, bool) {
 func (c *Context) retryPoll(r *request) (int64, bool) {
 	want := int16(r.events) | unix.POLLERR | unix.POLLHUP | unix.POLLNVAL
 	pfd := [1]unix.PollFd{{Fd: int32(r.fd), Events: int16(r.events)}}
-	if r.reg != nil {
-		pfd[0].Fd = int32(r.reg.Fd())
-	}
 	for {
 		_, err := unix.Poll(pfd[:], 0)
 		if err == unix.EINTR {
@@ -255,16 +275,15 @@ func (c *Context) retryPoll(r *request) (int64, bool) {
 
 // waitReady links r's wait entry on its poller registration and arms it.
 func (c *Context) waitReady(r *request, mask uint32) (int64, bool) {
+	if e := r.hold(); e != 0 {
+		return r.failed(e), false
+	}
 	if r.reg == nil {
 		p, err := c.poller()
 		if err != nil {
 			return r.failed(err.(unix.Errno)), false
 		}
-		reg, err := p.Register(r.fd)
-		if err != nil {
-			return r.failed(err.(unix.Errno)), false
-		}
-		r.reg = reg
+		r.reg = p.Register(r.fd)
 	}
 	if !c.k.LinkWait(&r.k, &r.reg.Q, mask) {
 		return -int64(unix.ECANCELED), false
@@ -296,34 +315,32 @@ func (c *Context) poller() (*poller.Poller, error) {
 // offload links r on the offload queue: a worker will do the blocking
 // syscall and kick r.
 func (c *Context) offload(r *request) (int64, bool) {
+	if e := r.hold(); e != 0 {
+		return r.failed(e), false
+	}
 	c.k.Mu.Lock()
 	c.stats.Offloaded++
 	// Start workers as work comes, up to the bound; a ring of nr slots
 	// (plus a Do) never has more blocking calls than that to make at once.
 	if c.offStarts < c.workers && c.offStarts < c.nr+1 {
 		c.offStarts++
-		c.wg.Add(1)
-		go c.offloadWorker()
+		c.goLocked(c.offloadWorker)
 	}
 	c.k.Mu.Unlock()
 	if !c.k.LinkWait(&r.k, &c.offq, 0) {
 		return -int64(unix.ECANCELED), false
 	}
-	select {
-	case c.offTok <- struct{}{}:
-	default: // a token is pending: a worker will look at the queue
-	}
+	c.offNote.Wakeup() // if a token is pending, a worker will look at the queue
 	return 0, true
 }
 
 // offloadWorker takes requests off the offload queue, does their blocking
 // syscall, and kicks them (its completion is the wake).
 func (c *Context) offloadWorker() {
-	defer c.wg.Done()
 	for {
-		select {
-		case <-c.offTok:
-		case <-c.quit:
+		c.offNote.Sleep()
+		if c.stoppingNow() {
+			c.offNote.Wakeup() // the next worker leaves too
 			return
 		}
 		for {
@@ -338,19 +355,18 @@ func (c *Context) offloadWorker() {
 			more := c.offq.FirstLocked() != nil
 			c.offq.Mu.Unlock()
 			if more { // pass the baton: another worker may start on the rest
-				select {
-				case c.offTok <- struct{}{}:
-				default:
-				}
+				c.offNote.Wakeup()
 			}
-			r.wres = r.blocking()
+			r.wres = c.blocking(r)
 			r.hasWres = true
 			note := &r.k.Note
 			if a := c.k.Kick(&r.k); a == kick.Queued {
 				// Run what was kicked here rather than hand it to a
 				// kick worker: the retry that consumes the result
 				// does not block, and a hand-off costs more than it.
-				c.runAll()
+				if !c.sabotaged(func(s *Sabotage) bool { return s.WorkerDropsKick }) {
+					c.runAll()
+				}
 			} else {
 				kick.Finish(a, note, c)
 			}
@@ -358,8 +374,12 @@ func (c *Context) offloadWorker() {
 	}
 }
 
-// blocking is the syscall an offload worker makes for r.
-func (r *request) blocking() int64 {
+// blocking is the syscall an offload worker makes for r (the explorer's
+// script under the schedule explorer).
+func (c *Context) blocking(r *request) int64 {
+	if c.x != nil {
+		return c.x.Blocking(r)
+	}
 	for {
 		var n int
 		var e unix.Errno
@@ -369,7 +389,14 @@ func (r *request) blocking() int64 {
 		case core.OpFDSync:
 			e = errno(unix.Fdatasync(r.fd))
 		default:
-			n, e = r.attempt(r.rwflags)
+			// The caller's RWF_NOWAIT goes with the call: on O_DIRECT
+			// it makes the kernel answer EAGAIN instead of writing back
+			// a dirty range first, as a plain preadv2 does.
+			flags := r.rwflags
+			if r.userWait {
+				flags |= unix.RWF_NOWAIT
+			}
+			n, e = r.attempt(flags)
 		}
 		if e == unix.EINTR {
 			continue

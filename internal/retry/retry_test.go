@@ -1,6 +1,9 @@
+//go:build linux
+
 package retry
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +31,7 @@ func reapN(t *testing.T, c *Context, n int) []core.Event {
 	evs := make([]core.Event, n)
 	got := 0
 	for got < n {
-		k, err := c.GetEvents(nil, 1, evs[got:], 10*time.Second)
+		k, err := c.GetEvents(context.Background(), 1, evs[got:], 10*time.Second)
 		if err != nil || k == 0 {
 			t.Fatalf("reaped %d of %d: %v", got, n, err)
 		}
@@ -59,7 +62,7 @@ func file(t *testing.T, size int, flag int) *os.File {
 // is queued.
 func TestOffloadWorkersBounded(t *testing.T) {
 	const workers = 3
-	c := newCtx(t, 64, Config{Workers: workers})
+	c := newCtx(t, 64, Config{Workers: workers, NoLinuxAIO: true}) // fsyncs to the workers
 	f := file(t, 1<<20, 0)
 	var iocbs []*core.Iocb
 	for i := 0; i < 64; i++ {
@@ -155,7 +158,7 @@ func TestNoopAllocatesNothing(t *testing.T) {
 	evs := make([]core.Event, 64)
 	allocs := testing.AllocsPerRun(100, func() {
 		c.Submit(iocbs)
-		c.GetEvents(nil, 64, evs, -1)
+		c.GetEvents(context.Background(), 64, evs, -1)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per batch of 64 NOOPs", allocs)

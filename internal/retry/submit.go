@@ -1,3 +1,5 @@
+//go:build linux
+
 package retry
 
 import (
@@ -87,30 +89,39 @@ func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
 				break
 			}
 		}
-		got, rerr := c.reserve(chunk[:ok], reqs[:ok], false)
+		got, rerr := c.submitChunk(chunk[:ok], plans[:ok], reqs[:ok], results[:ok])
 		if rerr != nil {
 			err = rerr
 		}
-		// First iterations, on this goroutine; those that finish are
-		// posted together below.
-		done := 0
-		for j := 0; j < got; j++ {
-			r := reqs[j]
-			r.setup(chunk[j], &plans[j])
-			res, fin, a := c.k.RunFirst(&r.k, c)
-			if fin {
-				reqs[done], results[done] = r, res
-				done++
-			}
-			kick.Finish(a, &r.k.Note, c)
-		}
-		c.completeBatch(reqs[:done], results[:done])
 		n += got
 		if err != nil {
 			return n, err
 		}
 	}
 	return n, nil
+}
+
+// submitChunk takes iocbs, checked and planned (at most batchMax), runs
+// their first iterations on this goroutine, posts those that finished in
+// one critical section, and hands the O_DIRECT reads and writes of the
+// batch to the kernel in one io_submit. It returns how many it took and
+// why it stopped short (reserve's EINVAL or EAGAIN).
+func (c *Context) submitChunk(iocbs []*core.Iocb, plans []plan, reqs []*request, results []int64) (int, error) {
+	got, err := c.reserve(iocbs, reqs, false)
+	done := 0
+	for j := 0; j < got; j++ {
+		r := reqs[j]
+		r.setup(iocbs[j], &plans[j])
+		res, fin, a := c.k.RunFirst(&r.k, c)
+		if fin {
+			reqs[done], results[done] = r, res
+			done++
+		}
+		kick.Finish(a, &r.k.Note, c)
+	}
+	c.completeBatch(reqs[:done], results[:done])
+	c.flushAIO()
+	return got, err
 }
 
 // reserve takes a request and a ring slot (unless sync) for each iocb, in
@@ -124,7 +135,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 	c.k.Mu.Lock()
 	defer c.k.Mu.Unlock()
 	if c.dead {
-		return 0, unix.EINVAL
+		return 0, core.ErrDestroyed()
 	}
 	for j, i := range iocbs {
 		var r *request
@@ -135,12 +146,14 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 				c.initRequest(r, -1)
 				r.k.Sync = true
 				r.k.Note.Init()
+				r.aioIndex = len(c.reqs) + len(c.syncAIO)
+				c.syncAIO = append(c.syncAIO, r)
 			} else {
 				c.freeSync = r.nextFree
 			}
 		} else {
 			if !c.ring.Reserve() {
-				return j, unix.EAGAIN
+				return j, c.ring.ErrFull()
 			}
 			r = c.free
 			c.free = r.nextFree
@@ -152,7 +165,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 				r.nextFree, c.free = c.free, r
 				c.ring.Release()
 			}
-			return j, unix.EINVAL // already in flight
+			return j, core.ErrInFlight()
 		}
 		c.inflight++
 		c.stats.Submitted++
@@ -170,6 +183,7 @@ func (c *Context) reserve(iocbs []*core.Iocb, reqs []*request, sync bool) (int, 
 // running and not yet visible to wakers, so no lock is needed.
 func (r *request) setup(i *core.Iocb, pl *plan) {
 	r.op = i.Op
+	r.data = i.Data
 	r.path = pl.path
 	r.fd = i.Fd
 	r.rwflags = i.RWFlags &^ unix.RWF_NOWAIT
@@ -179,6 +193,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	if i.Flags&core.FlagResFd != 0 {
 		r.resfd = i.ResFd
 	}
+	r.ownFd, r.ownResFd, r.viaAIO, r.aioRefused = false, false, false, false
 	r.seekable = pl.seekable
 	r.nowait = pl.nowait
 	r.devino = pl.devino

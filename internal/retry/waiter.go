@@ -1,3 +1,5 @@
+//go:build linux
+
 package retry
 
 // waitFor is what a reaper waits for.

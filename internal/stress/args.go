@@ -1,3 +1,5 @@
+//go:build linux
+
 package stress
 
 import (
@@ -258,7 +260,13 @@ func Usage(w io.Writer) {
 	inside the file; -s is too small only when a context would start
 	past its end (the classic refuses -s 1); a failed open, a bad number, a record larger than
 	the file are one-line errors; verify errors, short writes and io
-	errors in any thread make the exit status 1
+	errors in any thread make the exit status 1; a stage with failed
+	ios prints its first failure per file and context, then "N of M
+	ios failed" and the MB done, never a throughput for what failed;
+	a run that writes more than its file system has free is warned
+	about before it starts; with -l and -L, the stage's last
+	"<stage> on <file>" lines follow the latency lines, as in the
+	classic (which prints its latencies before that last wait)
 version 0.21 (kaio)
 `)
 }

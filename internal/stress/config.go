@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package stress is the engine of cmd/aio-stress: the classic aio-stress
 // (xfstests ltp/aio-stress.c, version 0.21) rebuilt on kaio. It keeps the
 // classic's flags, stages, output lines and random offsets, fixes the
@@ -28,6 +30,12 @@
 //   - Short or failed writes are not checked, and verify mismatches and
 //     io errors in multi-thread runs do not change the exit status. Each
 //     makes the exit status 1 here.
+//   - Out of space, the classic reports a throughput for every io it
+//     started and exits 0. Here a run that writes is warned about before
+//     it starts when a file system has less free space than -s needs
+//     (space.go), each file and context prints its first failed io, and a
+//     stage with failed ios reports the bytes done and how many failed,
+//     with no throughput.
 //   - Between stages the classic walks the finished list while moving opers
 //     off it and can fsync and count an oper twice.
 //

@@ -1,3 +1,5 @@
+//go:build linux
+
 package stress
 
 import (
@@ -28,6 +30,8 @@ type oper struct {
 
 	lastErr    int64 // last failed result (a negative errno or a short count)
 	numErr     int   // failed ios over the run
+	stageErrs  int   // failed ios in this stage
+	stageBytes int64 // bytes its ios transferred in this stage
 	verifyErrs int   // records that failed -v over the run
 
 	next, prev *oper

@@ -1,7 +1,10 @@
+//go:build linux
+
 package stress
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -200,6 +203,9 @@ func Run(cfg Config, stdout, stderr io.Writer) int {
 	for _, n := range notes {
 		out.printf("%s\n", n)
 	}
+	for _, w := range spaceWarnings(&cfg, g.stages) {
+		out.printf("aio-stress: warning: %s\n", w)
+	}
 	out.printf("file size %dMB, record size %dKB, depth %d, ios per iteration %d\n",
 		cfg.FileSize/mib, cfg.RecLen/kib, cfg.Depth, g.ioIter)
 	out.printf("max io_submit %d, buffer alignment set to %dKB\n", g.maxIOSubmit, cfg.Align/kib)
@@ -334,6 +340,12 @@ func checkDirect(fd int, cfg Config) error {
 // Probe's reason when it has one (e.g. "not built yet").
 func engineError(out *output, e kaio.Engine, err error) int {
 	reason := err.Error()
+	var se *kaio.SetupError
+	if errors.As(err, &se) {
+		// It names the limit it hit already, as the probe would.
+		out.printf("aio-stress: engine %s unavailable: %s\n", e, reason)
+		return ExitSetup
+	}
 	for _, st := range kaio.Probe() {
 		if st.Engine == e && !st.Usable && st.Reason != "" {
 			reason = fmt.Sprintf("%s (%v)", st.Reason, err)
@@ -360,6 +372,7 @@ func (g *group) restart(o *oper) bool {
 		return false
 	}
 	o.startedIOs = 0
+	o.stageErrs, o.stageBytes = 0, 0
 	o.lastOffset = o.start
 	o.stonewalled = false
 	o.printed = false
@@ -465,6 +478,7 @@ func (g *group) endStage() {
 	var first, last time.Time
 	for _, t := range g.threads {
 		totalMB += t.stageMB
+		r.Bytes += t.stageBytes
 		if t.numFiles > 0 && (minMB < 0 || t.stageMB < minMB) {
 			minMB = t.stageMB
 		}
@@ -488,7 +502,10 @@ func (g *group) endStage() {
 			}
 		}
 	}
-	if len(g.threads) > 1 && totalMB != 0 {
+	if len(g.threads) > 1 && r.Errors > 0 {
+		// No throughput for ios that failed.
+		g.out.printf("%s throughput: %d ios failed, %.2f MB done in %.2fs\n", g.stageName, r.Errors, totalMB, secs)
+	} else if len(g.threads) > 1 && totalMB != 0 {
 		line := fmt.Sprintf("%s throughput (%.2f MB/s) %.2f MB in %.2fs", g.stageName, totalMB/secs, totalMB, secs)
 		if g.stonewall {
 			// The classic takes the minimum of the last thread with
@@ -500,12 +517,15 @@ func (g *group) endStage() {
 	if !g.cfg.JSON {
 		return
 	}
-	r.Bytes = r.IOs * g.cfg.RecLen
-	r.MBps = float64(r.Bytes) / float64(mib) / secs
-	r.IOPS = float64(r.IOs) / secs
 	if !first.IsZero() && last.After(first) {
 		r.IOSeconds = last.Sub(first).Seconds()
-		r.IOMBps = float64(r.Bytes) / float64(mib) / r.IOSeconds
+	}
+	if r.Errors == 0 {
+		r.MBps = float64(r.Bytes) / float64(mib) / secs
+		r.IOPS = float64(r.IOs) / secs
+		if r.IOSeconds > 0 {
+			r.IOMBps = float64(r.Bytes) / float64(mib) / r.IOSeconds
+		}
 	}
 	r.SubmitLatency = sub.summary()
 	r.CompletionLatency = comp.summary()
@@ -530,13 +550,13 @@ type StageResult struct {
 	Depth        int     `json:"depth"`
 	ODirect      bool    `json:"o_direct"`
 	OSync        bool    `json:"o_sync"`
-	IOs          int64   `json:"ios"`
-	Bytes        int64   `json:"bytes"`
+	IOs          int64   `json:"ios"`           // submitted
+	Bytes        int64   `json:"bytes"`         // IOs times the record size, as the classic counts; with Errors, what was transferred
 	Seconds      float64 `json:"seconds"`       // stage start to end of every thread, fsync included (the "throughput"/"totals" lines)
-	MBps         float64 `json:"mb_per_s"`      // Bytes over Seconds
-	IOPS         float64 `json:"iops"`          // IOs over Seconds
+	MBps         float64 `json:"mb_per_s"`      // Bytes over Seconds; 0 when some ios failed
+	IOPS         float64 `json:"iops"`          // IOs over Seconds; 0 when some ios failed
 	IOSeconds    float64 `json:"io_seconds"`    // first submission to last completion, no fsync (the "<stage> on <file>" lines)
-	IOMBps       float64 `json:"io_mb_per_s"`   // Bytes over IOSeconds
+	IOMBps       float64 `json:"io_mb_per_s"`   // Bytes over IOSeconds; 0 when some ios failed
 	Errors       int     `json:"errors"`        // failed or short ios
 	VerifyErrors int     `json:"verify_errors"` // records that failed -v
 	Stonewalled  bool    `json:"stonewalled"`   // some oper was cut short (stonewall or -I)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package stress
 
 import (
@@ -43,6 +45,7 @@ type thread struct {
 	// Per stage.
 	stageStart    time.Time
 	stageMB       float64
+	stageBytes    int64
 	stageIOs      int64
 	stageErrs     int
 	stageVerify   int
@@ -53,6 +56,22 @@ type thread struct {
 	doneBytes     atomic.Int64 // read by the progress line
 
 	failed bool // a submit error: the run is aborted
+
+	// While the thread waits for a stage's last completions, its lines
+	// are held, and printed after the latency lines: the classic prints
+	// its latencies before that wait, so the lines of the wait come
+	// after them (see run).
+	holding bool
+	held    []string
+}
+
+// printf prints a line of this thread's opers, or holds it (see holding).
+func (t *thread) printf(format string, args ...any) {
+	if t.holding {
+		t.held = append(t.held, fmt.Sprintf(format, args...))
+		return
+	}
+	t.g.out.printf(format, args...)
 }
 
 func (t *thread) now() int64 { return int64(time.Since(t.g.base)) }
@@ -69,7 +88,7 @@ func (t *thread) run() {
 			break
 		}
 		t.stageStart = time.Now()
-		t.stageMB, t.stageIOs, t.stageErrs, t.stageVerify = 0, 0, 0, 0
+		t.stageMB, t.stageBytes, t.stageIOs, t.stageErrs, t.stageVerify = 0, 0, 0, 0, 0
 		t.ioFirst, t.ioLast = time.Time{}, time.Time{}
 		t.submitLat.reset()
 		t.completionLat.reset()
@@ -109,7 +128,10 @@ func (t *thread) run() {
 
 		// Wait for everything, then print the latencies: the classic
 		// prints before this wait, so the last completions of a stage
-		// are counted in the next one.
+		// are counted in the next one. The lines of the wait (the
+		// "<stage> on <file>" of opers that finish in it, their io
+		// errors) are held and printed after the latencies, in the
+		// classic's order.
 		t.scratch = t.scratch[:0]
 		for o := t.finished; o != nil; {
 			t.scratch = append(t.scratch, o)
@@ -117,15 +139,22 @@ func (t *thread) run() {
 				break
 			}
 		}
+		t.holding = true
 		for _, o := range t.scratch {
 			t.operWait(o)
 		}
+		t.holding = false
 		if cfg.SubmitLat {
 			t.submitLat.print(g.out, "latency")
 		}
 		if cfg.CompletionLat {
 			t.completionLat.print(g.out, "completion latency")
 		}
+		for i, s := range t.held {
+			g.out.printf("%s", s)
+			t.held[i] = ""
+		}
+		t.held = t.held[:0]
 
 		// fsync for the timing of the next stage, and restart. The
 		// classic walks the list while moving opers off it and may fsync
@@ -136,15 +165,20 @@ func (t *thread) run() {
 			if !cfg.NoFsync {
 				unix.Fsync(o.fd)
 			}
-			t.stageMB += operMB(o)
+			t.stageBytes += operBytes(o)
 			t.stageIOs += int64(o.startedIOs)
 			if g.restart(o) {
 				listDel(o, &t.finished)
 				listAdd(o, &t.active)
 			}
 		}
-		if t.stageMB != 0 && t.numFiles > 0 {
-			secs := time.Since(t.stageStart).Seconds()
+		t.stageMB = float64(t.stageBytes) / float64(mib)
+		switch secs := time.Since(t.stageStart).Seconds(); {
+		case t.stageErrs > 0:
+			// No throughput for ios that failed.
+			g.out.printf("thread %d %s totals: %d ios failed, %.2f MB done in %.2fs\n",
+				t.id, StageName(stage), t.stageErrs, t.stageMB, secs)
+		case t.stageMB != 0 && t.numFiles > 0:
 			g.out.printf("thread %d %s totals (%.2f MB/s) %.2f MB in %.2fs\n",
 				t.id, StageName(stage), t.stageMB/secs, t.stageMB, secs)
 		}
@@ -157,8 +191,14 @@ func (t *thread) run() {
 	}
 }
 
-func operMB(o *oper) float64 {
-	return float64(o.startedIOs) * float64(o.reclen) / float64(mib)
+// operBytes is what o transferred in its stage: as the classic counts it,
+// every io it started times the record size; but when some of them failed,
+// the bytes that the others did transfer.
+func operBytes(o *oper) int64 {
+	if o.stageErrs > 0 {
+		return o.stageBytes
+	}
+	return int64(o.startedIOs) * o.reclen
 }
 
 // runActiveList is the classic's run_active_list: build io_iter iocbs for
@@ -332,10 +372,23 @@ func (t *thread) runBuilt(iocbs []*kaio.Iocb) error {
 				continue
 			}
 			t.g.out.printf("ret was %d and now is %d\n", n, errnoRet(err))
+			t.submitWhy(err)
 			return err
 		}
 		t.g.out.printf("ret %d (%s) on io_submit\n", errnoRet(err), strerror(err))
+		t.submitWhy(err)
 		return err
+	}
+}
+
+// submitWhy follows the classic's line about a refused io_submit, which
+// has only the errno, with kaio's, which says which iocb and why ("kaio:
+// Submit: iocbs[0] refused: O_DIRECT buffer address 0x... not aligned to
+// 4096 bytes (EINVAL)").
+func (t *thread) submitWhy(err error) {
+	var se *kaio.SubmitError
+	if errors.As(err, &se) {
+		t.g.out.printf("%v\n", se)
 	}
 }
 
@@ -349,6 +402,7 @@ func (t *thread) finishIO(io *ioUnit, res int64, now int64) {
 	t.numPending--
 	if res > 0 {
 		t.doneBytes.Add(res)
+		o.stageBytes += res
 	}
 	t.checkFinished(io, res)
 	if o.numPending == 0 && (o.startedIOs == o.totalIOs || o.stonewalled) {
@@ -370,10 +424,17 @@ func (t *thread) checkFinished(io *ioUnit, res int64) {
 			bad = st.Size > io.iocb.Offset+res
 		}
 		if bad {
-			t.g.out.printf("io err %d (%s) op %d, off %d size %d\n",
-				res, resString(res), io.iocb.Op, io.iocb.Offset, len(io.buf))
+			// The first failure of an oper in a stage is printed as
+			// it happens; the others are counted, and its stage line
+			// says how many there were (one file system out of space
+			// is one line, not one per record).
+			if o.stageErrs == 0 {
+				t.printf("io err %d (%s) op %d, off %d size %d\n",
+					res, resString(res), io.iocb.Op, io.iocb.Offset, len(io.buf))
+			}
 			o.lastErr = res
 			o.numErr++
+			o.stageErrs++
 			t.stageErrs++
 			return
 		}
@@ -401,7 +462,7 @@ func (t *thread) verifyError(io *ioUnit) {
 		}
 	}
 	b.WriteByte('\n')
-	t.g.out.printf("%s", b.String())
+	t.printf("%s", b.String())
 }
 
 // operWait is io_oper_wait: reap until o has nothing in flight.
@@ -416,9 +477,6 @@ func (t *thread) operWait(o *oper) {
 	if !o.printed && o.startedIOs > 0 && o.numPending == 0 {
 		t.printTime(o)
 	}
-	if o.numErr > 0 {
-		t.g.out.printf("%d errors on oper, last %d\n", o.numErr, o.lastErr)
-	}
 }
 
 // printTime is print_time: the oper's stage from its first build to its
@@ -430,8 +488,15 @@ func (t *thread) printTime(o *oper) {
 		t.ioLast = now
 	}
 	secs := now.Sub(o.startTime).Seconds()
-	mb := operMB(o)
-	t.g.out.printf("%s on %s (%.2f MB/s) %.2f MB in %.2fs\n", StageName(o.rw), o.file, mb/secs, mb, secs)
+	mb := float64(operBytes(o)) / float64(mib)
+	if o.stageErrs > 0 {
+		// Instead of the classic's throughput (of every io started, as if
+		// the failed ones had been done) and its "N errors on oper" line.
+		t.printf("%s on %s: %d of %d ios failed (last %d, %s), %.2f MB done in %.2fs\n",
+			StageName(o.rw), o.file, o.stageErrs, o.startedIOs, o.lastErr, resString(o.lastErr), mb, secs)
+		return
+	}
+	t.printf("%s on %s (%.2f MB/s) %.2f MB in %.2fs\n", StageName(o.rw), o.file, mb/secs, mb, secs)
 }
 
 func errnoRet(err error) int {

@@ -1,5 +1,7 @@
 package uring
 
+import "encoding/binary"
+
 // The io_uring ABI of include/uapi/linux/io_uring.h, written once, with the
 // kernel's field names. x/sys/unix has the syscall numbers but none of these
 // layouts. abi_unsafe_test.go checks every offset against the header.
@@ -79,6 +81,15 @@ type getEventsArg struct {
 	ts          uint64
 }
 
+// kernelTimespec is struct __kernel_timespec, which getEventsArg.ts points
+// at: 64-bit seconds and nanoseconds on every architecture. (x/sys's
+// Timespec is the C library's, 32-bit fields on 386 and arm, where the
+// kernel would read a timeout of centuries.)
+type kernelTimespec struct {
+	sec  int64
+	nsec int64
+}
+
 // probeOp is struct io_uring_probe_op.
 type probeOp struct {
 	op    uint8
@@ -142,3 +153,16 @@ const (
 	// maxEntries is IORING_MAX_ENTRIES: the largest SQ the kernel makes.
 	maxEntries = 32768
 )
+
+// pollEvents is the SQE's poll32_events for the poll mask ev. The kernel
+// swaps its half-words on big-endian machines (io_poll_parse_events:
+// swahw32), so that the old 16-bit poll_events field, which shares the
+// first half of the word, still reads right there.
+func pollEvents(ev uint32) uint32 {
+	if bigEndian {
+		return ev<<16 | ev>>16
+	}
+	return ev
+}
+
+var bigEndian = binary.NativeEndian.Uint16([]byte{0, 1}) == 1

@@ -1,57 +1,56 @@
+//go:build linux
+
 package uring
 
 import (
 	"testing"
 	"unsafe"
+
+	"github.com/kaio-go/kaio/internal/enginetest"
 )
 
 // TestABILayout checks every structure shared with the kernel against the
 // offsets and sizes of include/uapi/linux/io_uring.h.
 func TestABILayout(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		got, want uintptr
-	}{
-		{"sizeof(io_uring_sqe)", unsafe.Sizeof(sqe{}), 64},
-		{"sqe.opcode", unsafe.Offsetof(sqe{}.opcode), 0},
-		{"sqe.flags", unsafe.Offsetof(sqe{}.flags), 1},
-		{"sqe.ioprio", unsafe.Offsetof(sqe{}.ioprio), 2},
-		{"sqe.fd", unsafe.Offsetof(sqe{}.fd), 4},
-		{"sqe.off", unsafe.Offsetof(sqe{}.off), 8},
-		{"sqe.addr", unsafe.Offsetof(sqe{}.addr), 16},
-		{"sqe.len", unsafe.Offsetof(sqe{}.len), 24},
-		{"sqe.rw_flags", unsafe.Offsetof(sqe{}.opFlags), 28},
-		{"sqe.user_data", unsafe.Offsetof(sqe{}.userData), 32},
-		{"sqe.buf_index", unsafe.Offsetof(sqe{}.bufIndex), 40},
-		{"sqe.personality", unsafe.Offsetof(sqe{}.personality), 42},
-		{"sqe.splice_fd_in", unsafe.Offsetof(sqe{}.spliceFdIn), 44},
-		{"sqe.addr3", unsafe.Offsetof(sqe{}.addr3), 48},
-		{"sizeof(io_uring_cqe)", unsafe.Sizeof(cqe{}), 16},
-		{"cqe.user_data", unsafe.Offsetof(cqe{}.userData), 0},
-		{"cqe.res", unsafe.Offsetof(cqe{}.res), 8},
-		{"cqe.flags", unsafe.Offsetof(cqe{}.flags), 12},
-		{"sizeof(io_sqring_offsets)", unsafe.Sizeof(sqringOffsets{}), 40},
-		{"sq_off.array", unsafe.Offsetof(sqringOffsets{}.array), 24},
-		{"sq_off.user_addr", unsafe.Offsetof(sqringOffsets{}.userAddr), 32},
-		{"sizeof(io_cqring_offsets)", unsafe.Sizeof(cqringOffsets{}), 40},
-		{"cq_off.cqes", unsafe.Offsetof(cqringOffsets{}.cqes), 20},
-		{"cq_off.flags", unsafe.Offsetof(cqringOffsets{}.flags), 24},
-		{"sizeof(io_uring_params)", unsafe.Sizeof(params{}), 120},
-		{"params.features", unsafe.Offsetof(params{}.features), 20},
-		{"params.wq_fd", unsafe.Offsetof(params{}.wqFd), 24},
-		{"params.sq_off", unsafe.Offsetof(params{}.sqOff), 40},
-		{"params.cq_off", unsafe.Offsetof(params{}.cqOff), 80},
-		{"sizeof(io_uring_getevents_arg)", unsafe.Sizeof(getEventsArg{}), 24},
-		{"getevents_arg.sigmask_sz", unsafe.Offsetof(getEventsArg{}.sigmaskSz), 8},
-		{"getevents_arg.min_wait_usec", unsafe.Offsetof(getEventsArg{}.minWaitUsec), 12},
-		{"getevents_arg.ts", unsafe.Offsetof(getEventsArg{}.ts), 16},
-		{"sizeof(io_uring_probe)", unsafe.Sizeof(probeHdr{}), 16},
-		{"sizeof(io_uring_probe_op)", unsafe.Sizeof(probeOp{}), 8},
-		{"probe_op.flags", unsafe.Offsetof(probeOp{}.flags), 2},
-		{"probe.ops", unsafe.Offsetof(probeBuf{}.ops), 16},
-	} {
-		if tc.got != tc.want {
-			t.Errorf("%s = %d, want %d", tc.name, tc.got, tc.want)
-		}
-	}
+	enginetest.CheckLayout(t, []enginetest.Field{
+		{Name: "sizeof(io_uring_sqe)", Got: unsafe.Sizeof(sqe{}), Want: 64},
+		{Name: "sqe.opcode", Got: unsafe.Offsetof(sqe{}.opcode), Want: 0},
+		{Name: "sqe.flags", Got: unsafe.Offsetof(sqe{}.flags), Want: 1},
+		{Name: "sqe.ioprio", Got: unsafe.Offsetof(sqe{}.ioprio), Want: 2},
+		{Name: "sqe.fd", Got: unsafe.Offsetof(sqe{}.fd), Want: 4},
+		{Name: "sqe.off", Got: unsafe.Offsetof(sqe{}.off), Want: 8},
+		{Name: "sqe.addr", Got: unsafe.Offsetof(sqe{}.addr), Want: 16},
+		{Name: "sqe.len", Got: unsafe.Offsetof(sqe{}.len), Want: 24},
+		{Name: "sqe.rw_flags", Got: unsafe.Offsetof(sqe{}.opFlags), Want: 28},
+		{Name: "sqe.user_data", Got: unsafe.Offsetof(sqe{}.userData), Want: 32},
+		{Name: "sqe.buf_index", Got: unsafe.Offsetof(sqe{}.bufIndex), Want: 40},
+		{Name: "sqe.personality", Got: unsafe.Offsetof(sqe{}.personality), Want: 42},
+		{Name: "sqe.splice_fd_in", Got: unsafe.Offsetof(sqe{}.spliceFdIn), Want: 44},
+		{Name: "sqe.addr3", Got: unsafe.Offsetof(sqe{}.addr3), Want: 48},
+		{Name: "sizeof(io_uring_cqe)", Got: unsafe.Sizeof(cqe{}), Want: 16},
+		{Name: "cqe.user_data", Got: unsafe.Offsetof(cqe{}.userData), Want: 0},
+		{Name: "cqe.res", Got: unsafe.Offsetof(cqe{}.res), Want: 8},
+		{Name: "cqe.flags", Got: unsafe.Offsetof(cqe{}.flags), Want: 12},
+		{Name: "sizeof(io_sqring_offsets)", Got: unsafe.Sizeof(sqringOffsets{}), Want: 40},
+		{Name: "sq_off.array", Got: unsafe.Offsetof(sqringOffsets{}.array), Want: 24},
+		{Name: "sq_off.user_addr", Got: unsafe.Offsetof(sqringOffsets{}.userAddr), Want: 32},
+		{Name: "sizeof(io_cqring_offsets)", Got: unsafe.Sizeof(cqringOffsets{}), Want: 40},
+		{Name: "cq_off.cqes", Got: unsafe.Offsetof(cqringOffsets{}.cqes), Want: 20},
+		{Name: "cq_off.flags", Got: unsafe.Offsetof(cqringOffsets{}.flags), Want: 24},
+		{Name: "sizeof(io_uring_params)", Got: unsafe.Sizeof(params{}), Want: 120},
+		{Name: "params.features", Got: unsafe.Offsetof(params{}.features), Want: 20},
+		{Name: "params.wq_fd", Got: unsafe.Offsetof(params{}.wqFd), Want: 24},
+		{Name: "params.sq_off", Got: unsafe.Offsetof(params{}.sqOff), Want: 40},
+		{Name: "params.cq_off", Got: unsafe.Offsetof(params{}.cqOff), Want: 80},
+		{Name: "sizeof(io_uring_getevents_arg)", Got: unsafe.Sizeof(getEventsArg{}), Want: 24},
+		{Name: "getevents_arg.sigmask_sz", Got: unsafe.Offsetof(getEventsArg{}.sigmaskSz), Want: 8},
+		{Name: "getevents_arg.min_wait_usec", Got: unsafe.Offsetof(getEventsArg{}.minWaitUsec), Want: 12},
+		{Name: "getevents_arg.ts", Got: unsafe.Offsetof(getEventsArg{}.ts), Want: 16},
+		{Name: "sizeof(__kernel_timespec)", Got: unsafe.Sizeof(kernelTimespec{}), Want: 16},
+		{Name: "__kernel_timespec.tv_nsec", Got: unsafe.Offsetof(kernelTimespec{}.nsec), Want: 8},
+		{Name: "sizeof(io_uring_probe)", Got: unsafe.Sizeof(probeHdr{}), Want: 16},
+		{Name: "sizeof(io_uring_probe_op)", Got: unsafe.Sizeof(probeOp{}), Want: 8},
+		{Name: "probe_op.flags", Got: unsafe.Offsetof(probeOp{}.flags), Want: 2},
+		{Name: "probe.ops", Got: unsafe.Offsetof(probeBuf{}.ops), Want: 16},
+	})
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package uring is kaio's io_uring engine: the kernel does the I/O, through
 // raw io_uring_setup/io_uring_enter/io_uring_register syscalls and rings
 // mapped into the process (no cgo, no liburing).
@@ -5,10 +7,20 @@
 // Mapping of kaio's ops: PREAD/PWRITE → IORING_OP_READ/WRITE, PREADV/PWRITEV
 // → IORING_OP_READV/WRITEV, FSYNC/FDSYNC → IORING_OP_FSYNC (with
 // IORING_FSYNC_DATASYNC), POLL → IORING_OP_POLL_ADD, NOOP → IORING_OP_NOP.
-// Cancel sends IORING_OP_ASYNC_CANCEL and waits for its answer: 0 → nil (the
-// request ends with -ECANCELED), -EALREADY → EAGAIN (it is running in an
-// io-wq worker and will end with its real result), -ENOENT → EINVAL (it
-// completed already).
+// Cancel sends IORING_OP_ASYNC_CANCEL, naming the request by its user_data
+// (which carries the request's incarnation, so that a late cancel cannot
+// reach the next iocb in the same slot), and waits for its answer: 0 → nil
+// (the request ends with -ECANCELED), -EALREADY → EAGAIN (it is running in
+// an io-wq worker and will end with its real result), -ENOENT → look again:
+// it completed (EINVAL), or io_uring did not find it because it was between
+// its poll wake-up and its retry, which runs as task work of the thread
+// that submitted it; then kaio asks again. Destroy asks again, with a
+// growing pause, until every request is out of the kernel: at 9fadd19 one
+// such miss left Destroy asleep for good.
+//
+// The bookkeeping (requests, claims, the user ring, waiters, cancel and
+// destroy) is internal/kctx, shared with the native engine; this package is
+// the kernel half: SQEs, the rings, io_uring_enter.
 //
 // Completions. The kernel's CQ ring is drained into a user-space ring of
 // exactly nrEvents events (the kernel rounds its rings up to powers of two,
@@ -28,6 +40,12 @@
 // Do, Cancel, Destroy) sleep on a channel and are woken by its drains; when
 // it leaves it wakes them all and one takes its place. To end its sleep
 // early (Destroy, a cancelled context.Context) kaio posts an IORING_OP_NOP.
+//
+// Files: the kernel takes its own reference to a request's file when the
+// SQE is submitted, inside Submit. A read or write of a pipe or socket may
+// be issued again later (below), so it is submitted on a duplicate of the
+// fd that the request holds until it completes; the eventfd is duplicated
+// too, as kaio signals it itself.
 //
 // Pipes and sockets: io_uring completes a write at its first short
 // transfer and hands -EAGAIN back when readers race for the same bytes;
@@ -67,5 +85,5 @@
 // Lock order:
 //
 //	Context.smu   (the SQ ring: tail, SQEs, submission)
-//	  → Context.mu  (accounting, the user ring, waiters, the CQ head)
+//	  → kctx.Ctx.Mu (accounting, the user ring, waiters, the CQ head)
 package uring

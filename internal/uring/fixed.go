@@ -1,3 +1,5 @@
+//go:build linux
+
 package uring
 
 import (
@@ -55,7 +57,9 @@ func (c *Context) RegisterBuffers(bufs [][]byte) error {
 		t[i] = fixedBuf{start: start, end: start + uintptr(len(b)), idx: uint16(i)}
 	}
 	slices.SortFunc(t, func(a, b fixedBuf) int { return cmp.Compare(a.start, b.start) })
+	c.Mu.Lock()
 	c.fixed = t
+	c.Mu.Unlock()
 	return nil
 }
 
@@ -77,6 +81,8 @@ func (c *Context) UnregisterBuffers() error {
 
 // dropFixedSmu forgets the registered buffers. Hold smu.
 func (c *Context) dropFixedSmu() {
+	c.Mu.Lock()
 	c.fixed = nil
+	c.Mu.Unlock()
 	c.fixedPin.Unpin()
 }

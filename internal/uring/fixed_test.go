@@ -1,7 +1,10 @@
+//go:build linux
+
 package uring
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,7 +54,7 @@ func TestPrepFixed(t *testing.T) {
 		{core.Iocb{Op: core.OpPRead, Buf: other}, opRead},
 		{core.Iocb{Op: core.OpPReadv, Iov: [][]byte{reg}}, opReadv},
 	} {
-		r.prep(&s, &c.i, true, false, tab)
+		r.prep(&s, 0, 3, &c.i, 0, true, false, tab)
 		if s.opcode != c.opcode || c.opcode >= opReadFixed && c.opcode <= opWriteFixed && s.bufIndex != 7 {
 			t.Errorf("%v: opcode %d buf_index %d, want opcode %d", c.i.Op, s.opcode, s.bufIndex, c.opcode)
 		}
@@ -90,7 +93,7 @@ func TestRegisteredBuffersIO(t *testing.T) {
 		}
 		runtime.GC()
 		evs := make([]core.Event, 1)
-		if n, err := c.GetEvents(nil, 1, evs, -1); n != 1 || evs[0].Res != int64(len(i.Buf)) {
+		if n, err := c.GetEvents(context.Background(), 1, evs, -1); n != 1 || evs[0].Res != int64(len(i.Buf)) {
 			t.Fatalf("GetEvents: %d %v %+v", n, err, evs)
 		}
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package uring
 
 import (
@@ -45,7 +47,7 @@ func enterSubmit(fd int, toSubmit uint32) (int, unix.Errno) {
 }
 
 // setTimeout points arg at ts.
-func (a *getEventsArg) setTimeout(ts *unix.Timespec) { a.ts = uint64(uintptr(unsafe.Pointer(ts))) }
+func (a *getEventsArg) setTimeout(ts *kernelTimespec) { a.ts = uint64(uintptr(unsafe.Pointer(ts))) }
 
 // register is io_uring_register(fd, op, arg, n).
 func register(fd int, op uintptr, arg unsafe.Pointer, n int) error {

@@ -1,18 +1,18 @@
+//go:build linux
+
 package uring
 
 import (
-	"errors"
-	"os"
+	"context"
 	"testing"
 	"time"
 
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/enginetest"
-	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { enginetest.Main(m) }
 
 var engine = enginetest.Engine{
 	Name:  "io_uring",
@@ -27,36 +27,9 @@ func newCtx(t testing.TB, nr int) *Context { return engine.NewCtx(t, nr).(*Conte
 
 func pipe(t testing.TB) (int, int) { return enginetest.Pipe(t) }
 
-// The tests both kernel engines share (see internal/enginetest).
-
-func TestCapacityExact(t *testing.T)        { enginetest.CapacityExact(t, &engine) }
-func TestGCDuringIO(t *testing.T)           { enginetest.GCDuringIO(t, &engine) }
-func TestStreamWriteContinues(t *testing.T) { enginetest.StreamWriteContinues(t, &engine) } // over several SQEs
-func TestCancelAnswers(t *testing.T)        { enginetest.CancelAnswers(t, &engine) }
-func TestDestroyEndsWaiters(t *testing.T)   { enginetest.DestroyEndsWaiters(t, &engine) } // GetEvents in io_uring_enter
-func TestWaiterSeesUserSpaceCompletion(t *testing.T) {
-	enginetest.WaiterSeesUserSpaceCompletion(t, &engine)
-}
-
-func TestProbe(t *testing.T) {
-	st := Probe()
-	t.Logf("io_uring: usable %v, %s (%v)", st.Usable, st.Reason, st.Err)
-	if !st.Usable && st.Reason == "" {
-		t.Fatal("unusable without a reason")
-	}
-}
-
-// TestProbeSysctlReason: with setup refused by EPERM, the reason names the
-// sysctl when it is set. Only runnable where io_uring_disabled is 2.
-func TestProbeSysctlReason(t *testing.T) {
-	b, err := os.ReadFile(disabledPath)
-	if err != nil || len(b) == 0 || b[0] != '2' {
-		t.Skip("kernel.io_uring_disabled is not 2 here")
-	}
-	if st := Probe(); st.Usable || !errors.Is(st.Err, unix.EPERM) {
-		t.Fatalf("Probe with io_uring disabled: %+v", st)
-	}
-}
+// TestShared runs the tests both kernel engines share (see
+// internal/enginetest).
+func TestShared(t *testing.T) { enginetest.Shared(t, &engine) }
 
 // TestTimeoutWithoutExtArg: on kernels before 5.11 io_uring_enter takes no
 // timeout and kaio waits in poll(2) on the ring fd; played here by turning
@@ -68,7 +41,7 @@ func TestTimeoutWithoutExtArg(t *testing.T) {
 	c.Submit([]*core.Iocb{{Op: core.OpPRead, Fd: r, Buf: make([]byte, 1)}})
 	start := time.Now()
 	evs := make([]core.Event, 1)
-	if n, err := c.GetEvents(nil, 1, evs, 30*time.Millisecond); n != 0 || err != nil {
+	if n, err := c.GetEvents(context.Background(), 1, evs, 30*time.Millisecond); n != 0 || err != nil {
 		t.Fatalf("GetEvents with nothing ready: %d, %v", n, err)
 	}
 	if d := time.Since(start); d < 25*time.Millisecond {
@@ -78,7 +51,7 @@ func TestTimeoutWithoutExtArg(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		unix.Write(w, []byte{1})
 	}()
-	if n, err := c.GetEvents(nil, 1, evs, 5*time.Second); n != 1 || err != nil || evs[0].Res != 1 {
+	if n, err := c.GetEvents(context.Background(), 1, evs, 5*time.Second); n != 1 || err != nil || evs[0].Res != 1 {
 		t.Fatalf("GetEvents: %d, %v, %+v", n, err, evs[0])
 	}
 }

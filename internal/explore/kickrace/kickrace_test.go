@@ -1,3 +1,5 @@
+//go:build linux
+
 package kickrace
 
 import (
@@ -8,23 +10,21 @@ import (
 	"github.com/kaio-go/kaio/internal/explore"
 )
 
-// kaioOptions explores every schedule; under the race detector every
-// schedule with at most 4 preemptions, with -short at most 3. (CI also runs
-// cmd/aio-race -protocol kaio, which explores every schedule.)
-func kaioOptions() explore.Options {
-	switch {
-	case testing.Short():
-		return explore.Options{Preemptions: 3}
-	case raceEnabled:
-		return explore.Options{Preemptions: 4}
+// kaioOptions explores every schedule within the scenario's preemption
+// bound; under the race detector or with -short, within at most 2. (CI
+// also runs cmd/aio-race -protocol kaio, with the scenarios' bounds.)
+func kaioOptions(s Scenario) explore.Options {
+	b := s.Preemptions
+	if (testing.Short() || raceEnabled) && b > 2 {
+		b = 2
 	}
-	return explore.Options{Preemptions: -1}
+	return explore.Options{Preemptions: b}
 }
 
 func TestKaioNoScheduleFails(t *testing.T) {
 	for _, s := range Scenarios {
 		t.Run(s.Name, func(t *testing.T) {
-			o := Explore(Kaio, s, kaioOptions())
+			o := Explore(Kaio, s, kaioOptions(s))
 			r := o.Result
 			if !r.Exhaustive {
 				t.Errorf("not exhaustive")
@@ -42,6 +42,9 @@ func TestKaioNoScheduleFails(t *testing.T) {
 func TestRC3FindsTheRFCRaces(t *testing.T) {
 	found := map[string]bool{}
 	for _, s := range Scenarios {
+		if !s.RunsOn(RC3) {
+			continue
+		}
 		r := Explore(RC3, s, explore.Options{Preemptions: 2}).Result
 		for _, k := range r.Kinds() {
 			found[k] = true
@@ -63,6 +66,9 @@ func TestV2614(t *testing.T) {
 	// What 2.6.14 merged closes the RFC's races in the async path; its
 	// sync branch still reads ki_obj.tsk after setting KIF_KICKED.
 	for _, s := range Scenarios {
+		if !s.RunsOn(V2614) {
+			continue
+		}
 		r := Explore(V2614, s, explore.Options{Preemptions: 2}).Result
 		want := 0
 		if s.Sync {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kickrace
 
 import (
@@ -172,22 +174,46 @@ func (c *kioctx) runOneLocked() bool {
 	return true
 }
 
-// Submit is io_submit_one: run the first iteration, then drain the run list.
-func (c *kioctx) Submit(i int) {
-	c.ctxLock.Lock()
-	c.runIocb(c, c.iocbs[i])
-	for c.runOneLocked() {
+// Submit is io_submit: io_submit_one for each iocb, which runs the first
+// iteration, then drains the run list.
+func (c *kioctx) Submit(is []int) {
+	for _, i := range is {
+		c.ctxLock.Lock()
+		c.runIocb(c, c.iocbs[i])
+		for c.runOneLocked() {
+		}
+		c.ctxLock.Unlock()
 	}
-	c.ctxLock.Unlock()
 }
 
-// WorkOnce is aio_kick_handler, one iocb at a time.
-func (c *kioctx) WorkOnce() bool {
+// workOnce is aio_kick_handler, one iocb at a time.
+func (c *kioctx) workOnce() bool {
 	c.ctxLock.Lock()
 	ran := c.runOneLocked()
 	c.ctxLock.Unlock()
 	return ran
 }
+
+// Worker is the kick handler's work item, scheduled by aio_queue_work.
+func (c *kioctx) Worker() {
+	for {
+		if !c.workOnce() {
+			c.w.Worker.Sleep()
+		}
+	}
+}
+
+// Wake is wake_up on queue q: aio_wake_function of each entry.
+func (c *kioctx) Wake(q int) { c.w.Queues[q].Wake(0, 0) }
+
+// Taken: the renderings' iocbs are active from the start.
+func (c *kioctx) Taken(i int) bool { return true }
+
+// Reap: the renderings have no reapers.
+func (c *kioctx) Reap() bool { return false }
+
+// Final: what the renderings keep is checked between steps.
+func (c *kioctx) Final() error { return nil }
 
 // Cancel is io_cancel. A retry-based iocb has no ki_cancel, so nothing is
 // done: -EAGAIN (the request ends when its wait is woken).
@@ -252,11 +278,14 @@ func (c *kioctx) RunList() []int {
 	return out
 }
 
-// Offload: the kernel has no offload workers; the blocking work is the
-// device's, and its completion wakes the wait queue the retry waits on.
-func (c *kioctx) Offload(q *waitq.Queue) {
+// OffloadWorker: the kernel has no offload workers; the blocking work is
+// the device's, and its completion wakes the wait queue the retry waits on.
+func (c *kioctx) OffloadWorker(q int) {
+	wq := c.w.Queues[q]
+	c.w.X.WaitUntil("work on "+QueueName(q), func() bool { return wq.LenLocked() > 0 })
+	c.w.Fire(q)
 	c.yield("the I/O completes")
-	q.Wake(0, 0)
+	wq.Wake(0, 0)
 }
 
 func (c *kioctx) Note(i int) *lock.Note {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kickrace
 
 // RC3 is the kick path of Linux 2.6.13-rc3, the RFC's "before": the waker

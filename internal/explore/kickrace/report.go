@@ -1,3 +1,5 @@
+//go:build linux
+
 package kickrace
 
 import (
@@ -57,6 +59,13 @@ type Config struct {
 	Scenario string // a name, or "all"
 	Verbose  bool
 	Options  explore.Options
+	// ScenarioBounds: the command line gave no preemption bound, so a
+	// scenario's own (Scenario.Preemptions) applies.
+	ScenarioBounds bool
+	// SVG, when not empty, is a file to draw the shortest failing schedule
+	// of each failure kind in (WriteSVGFile), one panel per kind in the
+	// order of the report. It is not written when no schedule fails.
+	SVG string
 }
 
 // Main explores cfg's scenarios under its protocol and writes the report
@@ -68,8 +77,15 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 	}
 	var ss []Scenario
 	if cfg.Scenario == "all" {
-		ss = Scenarios
+		for _, s := range Scenarios {
+			if s.RunsOn(p) {
+				ss = append(ss, s)
+			}
+		}
 	} else if s, ok := Find(cfg.Scenario); ok {
+		if !s.RunsOn(p) {
+			return false, fmt.Errorf("scenario %q runs on kaio's engine only (-protocol kaio)", s.Name)
+		}
 		ss = []Scenario{s}
 	} else {
 		var names []string
@@ -79,10 +95,6 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 		return false, fmt.Errorf("unknown scenario %q (%s, all)", cfg.Scenario, strings.Join(names, ", "))
 	}
 	fmt.Fprintf(out, "protocol %s: %s\n", p.Name, p.Doc)
-	bound := "every schedule"
-	if cfg.Options.Preemptions >= 0 {
-		bound = fmt.Sprintf("every schedule with at most %d preemptions", cfg.Options.Preemptions)
-	}
 	// The shortest schedule per failure kind, over all scenarios.
 	type found struct {
 		f        *explore.Failure
@@ -91,7 +103,15 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 	shortest := map[string]found{}
 	var kinds []string
 	for _, s := range ss {
-		o := Explore(p, s, cfg.Options)
+		opts := cfg.Options
+		if cfg.ScenarioBounds && s.Preemptions > 0 && (opts.Preemptions < 0 || s.Preemptions < opts.Preemptions) {
+			opts.Preemptions = s.Preemptions
+		}
+		bound := "every schedule"
+		if opts.Preemptions >= 0 {
+			bound = fmt.Sprintf("every schedule with at most %d preemptions", opts.Preemptions)
+		}
+		o := Explore(p, s, opts)
 		r := o.Result
 		status := "ok"
 		if r.Failed > 0 {
@@ -102,7 +122,7 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 		if !r.Exhaustive {
 			reach = "stopped at the schedule bound"
 		}
-		fmt.Fprintf(out, "%-9s %7d schedules (%s, up to %d steps, %v)  %s\n", s.Name, r.Schedules, reach, r.MaxDepth, o.Elapsed.Round(time.Millisecond), status)
+		fmt.Fprintf(out, "%-17s %7d schedules (%s, up to %d steps, %v)  %s\n", s.Name, r.Schedules, reach, r.MaxDepth, o.Elapsed.Round(time.Millisecond), status)
 		if cfg.Verbose {
 			fmt.Fprintf(out, "          %s\n", s.Doc)
 		}
@@ -123,6 +143,9 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 	}
 	if !failed {
 		fmt.Fprintf(out, "no schedule failed\n")
+		if cfg.SVG != "" {
+			fmt.Fprintf(out, "nothing to draw: %s not written\n", cfg.SVG)
+		}
 		return false, nil
 	}
 	slices.Sort(kinds)
@@ -134,6 +157,16 @@ func Main(cfg Config, out io.Writer) (failed bool, err error) {
 		}
 		fmt.Fprintf(out, "\n%s\n  scenario %s, %d steps, %d preemptions: %s\n\n", title, fd.scenario, fd.f.Steps, fd.f.Preemptions, fd.f.Msg)
 		PrintTrace(out, fd.f)
+	}
+	if cfg.SVG != "" {
+		var panels []SVGPanel
+		for _, k := range kinds {
+			panels = append(panels, SVGPanel{Failure: shortest[k].f, Protocol: p.Name, Scenario: shortest[k].scenario})
+		}
+		if err := WriteSVGFile(cfg.SVG, panels); err != nil {
+			return true, fmt.Errorf("-svg %q: %w", cfg.SVG, err)
+		}
+		fmt.Fprintf(out, "\nthese schedules are drawn in %s\n", cfg.SVG)
 	}
 	return true, nil
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kickrace
 
 import (
@@ -16,63 +18,144 @@ type Scenario struct {
 	Script []Step
 	// Sync runs the request with Do instead of Submit and a kick worker.
 	Sync bool
+	// Reqs, when set, are the scenario's requests instead of the one of
+	// Script and Sync. The async ones are submitted together by one
+	// thread, in order; each sync one has a Do thread of its own.
+	Reqs []ReqSpec
 	// Wakers lists, per waker thread, the queue whose event it delivers.
 	Wakers []int
 	// Offloaders lists, per offload worker, the queue it serves.
 	Offloaders []int
-	// Cancel and Destroy add a thread that cancels the request or
-	// destroys the context.
+	// Cancel and Destroy add a thread that cancels the request (or each
+	// of CancelReqs, in order) or destroys the context.
 	Cancel, Destroy bool
+	CancelReqs      []int
+	// Reapers adds threads asleep in GetEvents, with no timeout, for the
+	// events of the async requests (kaio's engine only): each must
+	// return, with its events or, under Destroy, EINVAL.
+	Reapers int
+	// Engine: only kaio's engine runs the scenario (it has reapers, or
+	// needs the engine's batching or its poller's shortcut).
+	Engine bool
+	// Preemptions, when above 0, bounds the search when the command line
+	// does not: the scenarios of several requests and many threads are
+	// out of reach of an exhaustive search.
+	Preemptions int
 }
+
+// ReqSpec is one request of a scenario: its retry, and whether it runs
+// with Do.
+type ReqSpec struct {
+	Script []Step
+	Sync   bool
+}
+
+// requests returns s's requests.
+func (s Scenario) requests() []ReqSpec {
+	if s.Reqs != nil {
+		return s.Reqs
+	}
+	return []ReqSpec{{Script: s.Script, Sync: s.Sync}}
+}
+
+// RunsOn reports whether p runs s.
+func (s Scenario) RunsOn(p *Protocol) bool { return !s.Engine || p.Engine }
 
 // Scenarios are the scenarios of cmd/aio-race, in order.
 var Scenarios = []Scenario{
 	{
 		Name:   "complete",
 		Doc:    "a wait is woken while its retry returns; the next iteration completes (RFC (1a), (2))",
-		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0},
+		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Preemptions: 4,
 	},
 	{
 		Name:   "rewait",
 		Doc:    "a wait is woken while its retry returns; the next iteration waits on another queue (RFC (1b), (2))",
-		Queues: 2, Script: []Step{{Wait, 0}, {Wait, 1}, {Finish, 0}}, Wakers: []int{0, 1},
+		Queues: 2, Script: []Step{{Wait, 0}, {Wait, 1}, {Finish, 0}}, Wakers: []int{0, 1}, Preemptions: 4,
 	},
 	{
 		Name:   "cancel",
 		Doc:    "a wake races io_cancel of the waiting request",
-		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Cancel: true,
+		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Cancel: true, Preemptions: 4,
 	},
 	{
 		Name:   "destroy",
 		Doc:    "a wake races io_destroy of the context",
-		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Destroy: true,
+		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Destroy: true, Preemptions: 4,
 	},
 	{
 		Name:   "twowakes",
 		Doc:    "two wake-ups for one wait",
-		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0, 0},
+		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0, 0}, Preemptions: 4,
 	},
 	{
 		Name:   "progress",
 		Doc:    "a retry makes progress without queueing a wait (a short read), then waits, then completes",
-		Queues: 1, Script: []Step{{Progress, 0}, {Wait, 0}, {Finish, 0}}, Wakers: []int{0},
+		Queues: 1, Script: []Step{{Progress, 0}, {Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Preemptions: 4,
 	},
 	{
 		Name:   "abandon",
 		Doc:    "a retry links a wait, then takes it back and fails (the poller refused to arm) while a wake comes",
-		Queues: 1, Script: []Step{{Abandon, 0}}, Wakers: []int{0},
+		Queues: 1, Script: []Step{{Abandon, 0}}, Wakers: []int{0}, Preemptions: 4,
 	},
 	{
 		Name:   "offload",
 		Doc:    "a retry handed to an offload worker, whose kick races io_cancel",
-		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Offloaders: []int{0}, Cancel: true,
+		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Offloaders: []int{0}, Cancel: true, Preemptions: 4,
 	},
 	{
 		Name:   "sync",
 		Doc:    "a sync request (Do, is_sync_kiocb) woken while its retry returns",
-		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Sync: true,
+		Queues: 1, Script: []Step{{Wait, 0}, {Finish, 0}}, Wakers: []int{0}, Sync: true, Preemptions: 4,
+	},
+	// Several requests, and the engine's own loops (kaio only).
+	{
+		Name:   "pollshortcut",
+		Doc:    "the poller wakes one request and runs the run list itself (pollRuns set) while a canceller kicks another: the Signal the shortcut skips must not be lost",
+		Queues: 2, Reqs: []ReqSpec{{Script: waitOn(0)}, {Script: waitOn(1)}},
+		Wakers: []int{0}, Cancel: true, CancelReqs: []int{1}, Engine: true, Preemptions: 4,
+	},
+	{
+		Name:   "requeue",
+		Doc:    "a request makes progress without a wait and requeues itself (a short read) while the poller runs another",
+		Queues: 2, Reqs: []ReqSpec{{Script: []Step{{Progress, 0}, {Wait, 0}, {Finish, 0}}}, {Script: waitOn(1)}},
+		Wakers: []int{0, 1}, Engine: true, Preemptions: 3,
+	},
+	{
+		Name:   "wakecanceldestroy",
+		Doc:    "a wake races Cancel of one request and Destroy, which alone can end the other: each request ends once, and Destroy returns",
+		Queues: 2, Reqs: []ReqSpec{{Script: waitOn(0)}, {Script: waitOn(1)}},
+		Wakers: []int{0}, Cancel: true, Destroy: true, Engine: true, Preemptions: 2,
+	},
+	{
+		Name:   "destroyreaper",
+		Doc:    "Destroy while a reaper sleeps in GetEvents for the events of a waiting request and a woken one: it is woken, with EINVAL",
+		Queues: 2, Reqs: []ReqSpec{{Script: waitOn(0)}, {Script: waitOn(1)}},
+		Wakers: []int{0}, Destroy: true, Reapers: 1, Engine: true, Preemptions: 2,
+	},
+	{
+		Name:   "offloadpoll",
+		Doc:    "one request in an offload worker, another waiting on the poller, Cancel of both: the worker and the poller run requests at once",
+		Queues: 2, Reqs: []ReqSpec{{Script: waitOn(0)}, {Script: waitOn(1)}},
+		Offloaders: []int{0}, Wakers: []int{1}, Cancel: true, CancelReqs: []int{1, 0}, Engine: true, Preemptions: 2,
+	},
+	{
+		Name:   "syncasync",
+		Doc:    "a Do and a submitted request wait on one queue; one wake-up for both",
+		Queues: 1, Reqs: []ReqSpec{{Script: waitOn(0), Sync: true}, {Script: waitOn(0)}},
+		Wakers: []int{0}, Engine: true, Preemptions: 3,
+	},
+	{
+		Name:   "three",
+		Doc:    "three requests and three runners: one requeues itself after progress (the kick worker), one is woken (the poller), one is offloaded (its worker)",
+		Queues: 3, Reqs: []ReqSpec{{Script: []Step{{Progress, 0}, {Finish, 0}}}, {Script: waitOn(1)}, {Script: waitOn(2)}},
+		Wakers: []int{1}, Offloaders: []int{2}, Engine: true, Preemptions: 2,
 	},
 }
+
+// waitOn is the script of a request that waits for queue q's event once,
+// then finishes.
+func waitOn(q int) []Step { return []Step{{Wait, q}, {Finish, 0}} }
 
 // Find returns the scenario called name.
 func Find(name string) (Scenario, bool) {
@@ -87,33 +170,44 @@ func Find(name string) (Scenario, bool) {
 // Setup returns the explorer's setup function of s under p.
 func (s Scenario) Setup(p *Protocol) func(*explore.Run) {
 	return func(x *explore.Run) {
-		w := &World{X: x, proto: p, fired: make([]bool, s.Queues)}
+		w := &World{X: x, proto: p, fired: make([]bool, s.Queues), Offload: make([]bool, s.Queues)}
 		for q := 0; q < s.Queues; q++ {
 			wq := new(waitq.Queue)
 			wq.Mu.SetSched(x)
 			x.Name(&wq.Mu, QueueName(q)+".lock")
 			w.Queues = append(w.Queues, wq)
 		}
+		for _, q := range s.Offloaders {
+			w.Offload[q] = true
+		}
 		w.Worker.Init()
 		w.Worker.SetSched(x)
 		x.Name(&w.Worker, "the kick worker")
-		w.Reqs = []*Req{{Script: s.Script, Sync: s.Sync}}
-		sys := p.New(w)
-		if n := sys.Note(0); n != nil {
-			x.Name(n, "the Do goroutine")
+		var async []int
+		for i, r := range s.requests() {
+			w.Reqs = append(w.Reqs, &Req{Script: r.Script, Sync: r.Sync})
+			if !r.Sync {
+				async = append(async, i)
+			}
 		}
+		sys := p.New(w)
 
-		if s.Sync {
-			x.Go("Do", "runner", false, func() { sys.Do(0) })
-		} else {
-			x.Go("submit", "runner", false, func() { sys.Submit(0) })
-			x.Go("worker", "runner", true, func() {
-				for {
-					if !sys.WorkOnce() {
-						w.Worker.Sleep()
-					}
-				}
-			})
+		for i, r := range w.Reqs {
+			if !r.Sync {
+				continue
+			}
+			name := "Do"
+			if len(w.Reqs) > 1 {
+				name = fmt.Sprintf("Do%d", i)
+			}
+			x.Go(name, "runner", false, func() { sys.Do(i) })
+			if n := sys.Note(i); n != nil {
+				x.Name(n, "the Do goroutine")
+			}
+		}
+		if len(async) > 0 {
+			x.Go("submit", "runner", false, func() { sys.Submit(async) })
+			x.Go("worker", "runner", true, sys.Worker)
 		}
 		for k, q := range s.Wakers {
 			name := "waker"
@@ -122,24 +216,56 @@ func (s Scenario) Setup(p *Protocol) func(*explore.Run) {
 			}
 			wq := w.Queues[q]
 			x.Go(name, "waker", true, func() {
-				x.WaitUntil("event on "+QueueName(q), func() bool { return wq.LenLocked() > 0 })
-				w.fired[q] = true
-				wq.Wake(0, 0)
+				// The event comes once a wait is linked; the fd stays
+				// ready, so a wait linked later (by a request that looked
+				// before the event) is woken too, as epoll reports
+				// readiness that came before a registration is armed.
+				for {
+					x.WaitUntil("event on "+QueueName(q), func() bool { return wq.LenLocked() > 0 })
+					w.Fire(q)
+					sys.Wake(q)
+				}
 			})
 		}
-		for _, q := range s.Offloaders {
-			wq := w.Queues[q]
-			x.Go("offload", "waker", true, func() {
-				x.WaitUntil("work on "+QueueName(q), func() bool { return wq.LenLocked() > 0 })
-				w.fired[q] = true
-				sys.Offload(wq)
-			})
+		for k, q := range s.Offloaders {
+			name := "offload"
+			if len(s.Offloaders) > 1 {
+				name = fmt.Sprintf("offload%d", k+1)
+			}
+			x.Go(name, "waker", true, func() { sys.OffloadWorker(q) })
 		}
 		if s.Cancel {
-			x.Go("cancel", "waker", false, func() { sys.Cancel(0) })
+			cancel := s.CancelReqs
+			if cancel == nil {
+				cancel = []int{0}
+			}
+			x.Go("cancel", "waker", false, func() {
+				for _, i := range cancel {
+					x.WaitUntil(fmt.Sprintf("request %d submitted", i), func() bool { return sys.Taken(i) })
+					sys.Cancel(i)
+				}
+			})
 		}
 		if s.Destroy {
-			x.Go("destroy", "waker", false, func() { sys.Destroy() })
+			x.Go("destroy", "waker", false, func() {
+				x.WaitUntil("the requests submitted", func() bool {
+					for i := range w.Reqs {
+						if !sys.Taken(i) {
+							return false
+						}
+					}
+					return true
+				})
+				w.destroyed = true
+				sys.Destroy()
+			})
+		}
+		for k := 0; k < s.Reapers; k++ {
+			name := "reaper"
+			if s.Reapers > 1 {
+				name = fmt.Sprintf("reaper%d", k+1)
+			}
+			x.Go(name, "runner", false, func() { sys.Reap() })
 		}
 
 		x.Check(func() error { return w.check(sys) })
@@ -156,13 +282,13 @@ func (s Scenario) Setup(p *Protocol) func(*explore.Run) {
 		})
 		x.Final(func() error {
 			for i, r := range w.Reqs {
-				if r.Completions != 1 {
+				if r.Completions != 1 && !r.Refused {
 					st := sys.State(i)
 					return &explore.Failure{Kind: "lost-wakeup", Msg: fmt.Sprintf(
 						"request %d never completed (wait linked %v, on the run list %v): a kick was lost", i, st.Linked, st.Queued)}
 				}
 			}
-			return nil
+			return sys.Final()
 		})
 	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kickrace
 
 // V2614 is the kick path Linux 2.6.14 merged instead of the RFC's patch:

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kickrace holds the scenarios of the kick-path races of the July
 // 2005 RFC "Races in aio call back path" and the protocols they are run
 // against: kaio's (internal/kick, the code the retry engine runs), the
@@ -67,7 +69,9 @@ type Req struct {
 	Res         int64 // the result it completed with
 	// Freed: the request's memory may be reused (async: once completed;
 	// sync: once Do returned). Touching it then is (1a).
-	Freed       bool
+	Freed bool
+	// Refused: Submit (or Do) refused it, as Destroy came first.
+	Refused     bool
 	kicksAtDone uint64
 }
 
@@ -75,38 +79,53 @@ type Req struct {
 type State struct {
 	Linked bool   // its wait entry is on a wait queue
 	Queued bool   // it is on the run list
-	Kicks  uint64 // effective kicks so far (0 if the protocol does not count them)
+	Kicks  uint64 // its effective kicks so far (0 if the protocol does not count them)
 }
 
 // System is one protocol's kick path for one schedule.
 type System interface {
-	// Submit runs request i's first iteration on the calling thread
-	// (io_submit).
-	Submit(i int)
-	// WorkOnce runs one request off the run list (aio_kick_handler); it
-	// reports false when the run list was empty.
-	WorkOnce() bool
+	// Submit runs the first iterations of requests is on the calling
+	// thread (io_submit), in one call where the protocol batches.
+	Submit(is []int)
+	// Worker is a kick worker's thread (aio_kick_handler): it runs the
+	// run list whenever it is woken.
+	Worker()
+	// Wake delivers an event on queue q: the wake callbacks of its
+	// entries (the kernel's wake_up; kaio's poller goroutine).
+	Wake(q int)
+	// OffloadWorker is the thread of an offload worker serving queue q:
+	// it takes the request waiting there, does the blocking work (then
+	// sets the queue's event), and kicks it.
+	OffloadWorker(q int)
 	// Cancel is io_cancel of request i.
 	Cancel(i int)
 	// Destroy is io_destroy: cancel everything, wait until all ended.
 	Destroy()
 	// Do runs request i as a sync request on the calling thread.
 	Do(i int)
+	// Reap waits, with no timeout, for the events of the async requests
+	// (GetEvents); false if the protocol has no such call.
+	Reap() bool
 	// State returns request i's state (called between steps).
 	State(i int) State
 	// RunList returns the requests on the run list, in order (at most 16).
 	RunList() []int
 	// Note returns request i's sync wake-up note, or nil.
 	Note(i int) *lock.Note
-	// Offload is an offload worker serving queue q: it takes the request
-	// waiting there, does the blocking work, and kicks it.
-	Offload(q *waitq.Queue)
+	// Final checks the protocol's own bookkeeping once no thread can run.
+	Final() error
+	// Taken reports whether request i was taken by Submit or Do (called
+	// between steps): Cancel and Destroy of the scenarios come after.
+	Taken(i int) bool
 }
 
 // Protocol is a version of the kick path.
 type Protocol struct {
 	Name string
 	Doc  string
+	// Engine: the protocol is kaio's engine, which runs the scenarios
+	// only it can (reapers in GetEvents, several requests batched).
+	Engine bool
 	// SelfKick: a retry may return "wait" after progress with no wait
 	// queued. When false the retry loops over progress instead (2.6.14).
 	SelfKick bool
@@ -117,12 +136,22 @@ type Protocol struct {
 type World struct {
 	X      *explore.Run
 	Queues []*waitq.Queue
-	// Worker wakes the kick worker (aio_queue_work).
+	// Worker wakes the kick worker (aio_queue_work), in the renderings of
+	// Linux; kaio's engine has its own.
 	Worker lock.Note
 	Reqs   []*Req
-	fired  []bool // per queue: its event happened (the data is there)
-	proto  *Protocol
+	// Offload marks the queues that offload workers serve.
+	Offload []bool
+	fired   []bool // per queue: its event happened (the data is there)
+	proto   *Protocol
+	// Reaped counts what reapers got (the engine's GetEvents).
+	Reaped []int
+	// destroyed: a destroyer thread has started.
+	destroyed bool
 }
+
+// Fire records that queue q's event happened: a Wait step on it goes on.
+func (w *World) Fire(q int) { w.fired[q] = true }
 
 // Retry is the scripted retry method of request i. link links the
 // request's wait entry on queue q and reports false if the request was

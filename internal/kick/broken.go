@@ -2,8 +2,9 @@ package kick
 
 import "github.com/kaio-go/kaio/internal/waitq"
 
-// The protocol broken on purpose, for explore_test.go: each is a part of
-// kick.go with one of the RFC's fixes undone.
+// The protocol broken on purpose, for the schedule explorer's sabotage
+// tests (Ctx.Broken): each is a part of kick.go with one of the RFC's fixes
+// undone. Production code never uses them.
 
 // WakeUnlinkFirst is Wake as 2.6.13-rc3's aio_wake_function did it: the
 // wait entry comes off (its kick is no longer owed) in one critical

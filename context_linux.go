@@ -1,0 +1,79 @@
+//go:build linux
+
+package kaio
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	"github.com/kaio-go/kaio/internal/core"
+	"github.com/kaio-go/kaio/internal/native"
+	"github.com/kaio-go/kaio/internal/retry"
+	"github.com/kaio-go/kaio/internal/uring"
+	"golang.org/x/sys/unix"
+)
+
+// engineContext is an engine's context behind a kaio.Context. kaio's Iocb
+// and Event have the layout of the engines' (internal/core's), so the
+// calls below hand the caller's memory over as it is (convert_unsafe.go):
+// nothing is copied per I/O, and an Event's Obj is the caller's *Iocb.
+type engineContext struct{ be core.Backend }
+
+func (e engineContext) submit(iocbs []*Iocb) (int, error) {
+	var n int
+	var err error
+	// Called through their concrete types, the engines' Submit methods
+	// let escape analysis see that they keep the iocbs but not the slice:
+	// Submit(io) then builds its one-element slice on the caller's stack,
+	// where an interface call would allocate it on every call.
+	switch be := e.be.(type) {
+	case *retry.Context:
+		n, err = be.Submit(coreIocbs(iocbs))
+	case *uring.Context:
+		n, err = be.Submit(coreIocbs(iocbs))
+	case *native.Context:
+		n, err = be.Submit(coreIocbs(iocbs))
+	default: // an engine not listed above: through the interface, on a copy
+		n, err = be.Submit(append([]*core.Iocb(nil), coreIocbs(iocbs)...))
+	}
+	if err != nil && n < len(iocbs) {
+		return n, &SubmitError{Index: n, Iocb: iocbs[n], Err: core.Errno(err), cause: err}
+	}
+	return n, err
+}
+
+func (e engineContext) getEvents(ctx context.Context, minNr int, events []Event, timeout time.Duration) (int, error) {
+	return e.be.GetEvents(ctx, minNr, coreEvents(events), timeout)
+}
+
+func (e engineContext) cancel(i *Iocb) error { return e.be.Cancel(coreIocb(i)) }
+
+func (e engineContext) do(i *Iocb) Event { return fromCoreEvent(e.be.Do(coreIocb(i))) }
+
+func (e engineContext) stats() Stats { return Stats(e.be.Stats()) }
+
+func (e engineContext) destroy() error { return e.be.Destroy() }
+
+// registerBuffers hands bufs to an engine that registers buffers; the
+// others accept them and do nothing with them.
+func (e engineContext) registerBuffers(bufs [][]byte) error {
+	if r, ok := e.be.(core.BufferRegistrar); ok {
+		return r.RegisterBuffers(bufs)
+	}
+	return nil
+}
+
+func (e engineContext) unregisterBuffers() error {
+	if r, ok := e.be.(core.BufferRegistrar); ok {
+		return r.UnregisterBuffers()
+	}
+	return nil
+}
+
+// submitReason is what an engine's refusal says (core.Refusal), made when
+// SubmitError.Error asks.
+func submitReason(cause error) string { return core.Reason(cause) }
+
+// errnoName is e's name ("EINVAL").
+func errnoName(e syscall.Errno) string { return unix.ErrnoName(e) }
