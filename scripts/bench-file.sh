@@ -5,6 +5,7 @@
 #   bash scripts/bench-file.sh                  # a file in the current directory
 #   LOOP=3g bash scripts/bench-file.sh          # on a RAM-backed ext4 (root)
 #   GS="1 64" MODES=direct REPEAT=3 bash scripts/bench-file.sh
+#   SECCOMP=docker LOOP=3g GS=64 MODES=direct bash scripts/bench-file.sh
 #
 # It builds the root package's test binary, installs fio (Debian's
 # package) if it is missing, writes a 1 GiB file once, then for each case
@@ -25,6 +26,13 @@
 # paired ratios: the median over the repeats of the ratio within one
 # repeat, which follows the machine's drift better than a ratio of medians.
 #
+# SECCOMP=docker runs every reader, Go and fio, inside Docker's default
+# seccomp profile (internal/dockerseccomp's seccomp-run installs it and
+# execs the reader), as in a container where io_uring is refused: kaio.File
+# on retry (what auto resolves to there) and native, fio with libaio and
+# psync (fio's io_uring is refused too). Issue 13's target is File O_DIRECT
+# at 64 goroutines against os.File.
+#
 # LOOP=SIZE runs everything on an ext4 file system made for the run on a
 # loop device over a file in /dev/shm, then removes it: O_DIRECT I/O goes
 # through ext4 and the block layer to RAM, so the figures measure the
@@ -39,7 +47,15 @@ BENCHTIME=${BENCHTIME:-2s}      # per Go sample (go test -benchtime)
 FIOTIME=${FIOTIME:-2}           # seconds per fio sample
 GS=${GS:-"1 8 64 512"}          # goroutines (fio: iodepth)
 MODES=${MODES:-"cached direct"} # page-cached, O_DIRECT
-ENGINES=${ENGINES:-"retry uring native"}
+SECCOMP=${SECCOMP:-}
+case $SECCOMP in
+"") ENGINES=${ENGINES:-"retry uring native"} FIOS=${FIOS:-"io_uring libaio"} ;;
+docker) ENGINES=${ENGINES:-"retry native"} FIOS=${FIOS:-"libaio psync"} ;;
+*)
+	echo "bench-file.sh: SECCOMP=$SECCOMP: want docker or nothing" >&2
+	exit 1
+	;;
+esac
 SIZE=1g
 
 . "$(dirname "$0")/bench-common.sh"
@@ -51,18 +67,24 @@ if ! command -v fio >/dev/null; then
 fi
 tmp=$(mktemp -d)
 go test -c -o "$tmp/kaio.test" .
-T=$tmp/kaio.test
+T=("$tmp/kaio.test")
+IN=() # what runs a reader: nothing, or seccomp-run
+if [ -n "$SECCOMP" ]; then
+	go build -o "$tmp/seccomp-run" ./internal/dockerseccomp/cmd/seccomp-run
+	IN=("$tmp/seccomp-run" -policy "$SECCOMP")
+	T=("${IN[@]}" "$tmp/kaio.test")
+fi
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr); $(nproc) cpus; GOMAXPROCS ${GOMAXPROCS:-$(nproc)}; $(go version | cut -d' ' -f3); fio $(fio --version)"
-echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($SIZE, $(df -T "$DIR" | awk 'NR==2{print $2}') on $(df "$DIR" | awk 'NR==2{print $1}')${loopdev:+ over $loopimg}); median of $REPEAT"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($SIZE, $(df -T "$DIR" | awk 'NR==2{print $2}') on $(df "$DIR" | awk 'NR==2{print $1}')${loopdev:+ over $loopimg}); median of $REPEAT${SECCOMP:+; every reader inside the $SECCOMP seccomp profile}"
 
 # The benchmark writes the file (1 GiB, each block stamped with its
 # offset) when it is missing.
-KAIO_BENCH_FILE=$FILE "$T" -test.run '^$' -test.bench '^BenchmarkFileReadAt$/^cached/g1/os$' -test.benchtime 1x >/dev/null
+KAIO_BENCH_FILE=$FILE "${T[@]}" -test.run '^$' -test.bench '^BenchmarkFileReadAt$/^cached/g1/os$' -test.benchtime 1x >/dev/null
 
 usable=()
 for e in $ENGINES; do
-	out=$(KAIO_BENCH_FILE=$FILE "$T" -test.run '^$' -test.bench "^BenchmarkFileReadAt\$/^direct/g1/$e\$" -test.benchtime 100x 2>&1 || true)
+	out=$(KAIO_BENCH_FILE=$FILE "${T[@]}" -test.run '^$' -test.bench "^BenchmarkFileReadAt\$/^direct/g1/$e\$" -test.benchtime 100x 2>&1 || true)
 	if grep -q '^BenchmarkFileReadAt' <<<"$out"; then
 		usable+=("$e")
 	else
@@ -71,11 +93,11 @@ for e in $ENGINES; do
 done
 tools=(os)
 for e in "${usable[@]}"; do tools+=("kaio-$e"); done
-tools+=(fio-io_uring fio-libaio)
+for e in $FIOS; do tools+=("fio-$e"); done
 
 # gobench MODE G KIND: prints "iops allocs threads".
 gobench() {
-	KAIO_BENCH_FILE=$FILE "$T" -test.run '^$' -test.bench "^BenchmarkFileReadAt\$/^$1/g$2/$3\$" -test.benchtime "$BENCHTIME" -test.benchmem 2>"$tmp/err" |
+	KAIO_BENCH_FILE=$FILE "${T[@]}" -test.run '^$' -test.bench "^BenchmarkFileReadAt\$/^$1/g$2/$3\$" -test.benchtime "$BENCHTIME" -test.benchmem 2>"$tmp/err" |
 		awk '/^BenchmarkFileReadAt/ { for (i = 1; i < NF; i++) { if ($(i+1) == "iops") io = $i; if ($(i+1) == "allocs/op") al = $i; if ($(i+1) == "peak-threads") th = sprintf("%.0f", $i) } } END { print io, al, th }'
 }
 
@@ -83,7 +105,7 @@ gobench() {
 fiobench() {
 	local direct=0
 	[ "$1" = direct ] && direct=1
-	fio --name=bench --filename="$FILE" --size="$SIZE" --ioengine="$3" --rw=randread --bs=4k \
+	"${IN[@]}" fio --name=bench --filename="$FILE" --size="$SIZE" --ioengine="$3" --rw=randread --bs=4k \
 		--iodepth="$2" --direct="$direct" --invalidate=0 --iomem=shm --runtime="$FIOTIME" --time_based \
 		--output-format=terse --terse-version=3 2>/dev/null |
 		awk -F';' 'NF > 50 && $3 == "bench" { print $8 }'
@@ -149,19 +171,26 @@ echo
 echo "Paired ratios (median over the $REPEAT repeats of the ratio within each repeat); allocs/op and peak OS threads (median) of the Go readers."
 echo
 printf '| case | G |'
-for e in "${usable[@]}"; do printf ' %s / os | %s / fio io_uring | %s / fio libaio |' "$e" "$e" "$e"; done
+for e in "${usable[@]}"; do
+	printf ' %s / os |' "$e"
+	for x in $FIOS; do printf ' %s / fio %s |' "$e" "$x"; done
+done
 printf ' allocs/op (os'
 for e in "${usable[@]}"; do printf ', %s' "$e"; done
 printf ') | peak threads (os'
 for e in "${usable[@]}"; do printf ', %s' "$e"; done
 printf ') |\n|---|---|'
-for e in "${usable[@]}"; do printf -- '---|---|---|'; done
+for e in "${usable[@]}"; do
+	printf -- '---|'
+	for x in $FIOS; do printf -- '---|'; done
+done
 printf -- '---|---|\n'
 for mode in $MODES; do
 	for g in $GS; do
 		printf '| %s | %s |' "$mode" "$g"
 		for e in "${usable[@]}"; do
-			printf ' %s | %s | %s |' "$(pratio "$mode" "$g" "kaio-$e" os)" "$(pratio "$mode" "$g" "kaio-$e" fio-io_uring)" "$(pratio "$mode" "$g" "kaio-$e" fio-libaio)"
+			printf ' %s |' "$(pratio "$mode" "$g" "kaio-$e" os)"
+			for x in $FIOS; do printf ' %s |' "$(pratio "$mode" "$g" "kaio-$e" "fio-$x")"; done
 		done
 		printf ' %s' "${A[$mode/$g/os]}"
 		for e in "${usable[@]}"; do printf ', %s' "${A[$mode/$g/kaio-$e]}"; done
@@ -172,5 +201,5 @@ for mode in $MODES; do
 done
 echo
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# Go: $T -test.bench '^BenchmarkFileReadAt\$/^MODE/gG/READER\$' -test.benchtime $BENCHTIME -test.benchmem, KAIO_BENCH_FILE=$FILE"
-echo "# fio: fio --name=bench --filename=$FILE --size=$SIZE --ioengine=io_uring|libaio --rw=randread --bs=4k --iodepth=G --direct=0|1 --invalidate=0 --iomem=shm --runtime=$FIOTIME --time_based"
+echo "# Go: ${T[*]} -test.bench '^BenchmarkFileReadAt\$/^MODE/gG/READER\$' -test.benchtime $BENCHTIME -test.benchmem, KAIO_BENCH_FILE=$FILE"
+echo "# fio: ${IN[*]}${IN:+ }fio --name=bench --filename=$FILE --size=$SIZE --ioengine=${FIOS// /|} --rw=randread --bs=4k --iodepth=G --direct=0|1 --invalidate=0 --iomem=shm --runtime=$FIOTIME --time_based"
