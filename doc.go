@@ -9,7 +9,9 @@
 // one, made at first use), each caller sleeping as a goroutine, not as an
 // OS thread, until its own completion wakes it; reads of page-cached data
 // complete inline. The Context API below is what it is built on, for
-// programs that batch and reap themselves.
+// programs that batch and reap themselves. Where kaio has no engine (not
+// Linux), a File is its os.File, so that code written for File runs
+// everywhere.
 //
 // Three engines sit behind the one API, chosen with WithEngine:
 //

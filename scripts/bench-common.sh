@@ -5,6 +5,8 @@
 # mount point), so that O_DIRECT I/O goes through ext4 and the block layer
 # to RAM and the figures measure the programs rather than a disk shared
 # with other machines. LOOP needs root, losetup and mkfs.ext4.
+# bench_seccomp sets IN, what runs a tool: nothing, or with SECCOMP=docker
+# seccomp-run, which installs Docker's default seccomp profile and execs it.
 
 bench_setup() {
 	trap bench_cleanup EXIT
@@ -26,5 +28,13 @@ bench_cleanup() {
 		losetup -d "$loopdev" 2>/dev/null || true
 		rmdir "$DIR" 2>/dev/null || true
 		rm -f "$loopimg"
+	fi
+}
+
+bench_seccomp() {
+	IN=()
+	if [ -n "$SECCOMP" ]; then
+		go build -o "$tmp/seccomp-run" ./internal/dockerseccomp/cmd/seccomp-run
+		IN=("$tmp/seccomp-run" -policy "$SECCOMP")
 	fi
 }

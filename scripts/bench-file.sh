@@ -67,13 +67,8 @@ if ! command -v fio >/dev/null; then
 fi
 tmp=$(mktemp -d)
 go test -c -o "$tmp/kaio.test" .
-T=("$tmp/kaio.test")
-IN=() # what runs a reader: nothing, or seccomp-run
-if [ -n "$SECCOMP" ]; then
-	go build -o "$tmp/seccomp-run" ./internal/dockerseccomp/cmd/seccomp-run
-	IN=("$tmp/seccomp-run" -policy "$SECCOMP")
-	T=("${IN[@]}" "$tmp/kaio.test")
-fi
+bench_seccomp
+T=("${IN[@]}" "$tmp/kaio.test") # what runs the Go readers
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr); $(nproc) cpus; GOMAXPROCS ${GOMAXPROCS:-$(nproc)}; $(go version | cut -d' ' -f3); fio $(fio --version)"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($SIZE, $(df -T "$DIR" | awk 'NR==2{print $2}') on $(df "$DIR" | awk 'NR==2{print $1}')${loopdev:+ over $loopimg}); median of $REPEAT${SECCOMP:+; every reader inside the $SECCOMP seccomp profile}"

@@ -91,13 +91,8 @@ if ! command -v fio >/dev/null; then
 fi
 tmp=$(mktemp -d)
 go build -o "$tmp/aio-stress" ./cmd/aio-stress
-AS=("$tmp/aio-stress")
-IN=() # what runs a tool: nothing, or seccomp-run
-if [ -n "$SECCOMP" ]; then
-	go build -o "$tmp/seccomp-run" ./internal/dockerseccomp/cmd/seccomp-run
-	IN=("$tmp/seccomp-run" -policy "$SECCOMP")
-	AS=("${IN[@]}" "$tmp/aio-stress")
-fi
+bench_seccomp
+AS=("${IN[@]}" "$tmp/aio-stress")
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr); $(nproc) cpus; fio $(fio --version)"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($BUF_SIZE buffered, $SIZE O_DIRECT, $(df -T "$DIR" | awk 'NR==2{print $2}') on $(df "$DIR" | awk 'NR==2{print $1}')${loopdev:+ over $loopimg}); median of $REPEAT${SECCOMP:+; both tools inside the $SECCOMP seccomp profile}"
