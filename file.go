@@ -9,6 +9,15 @@ type fileConfig struct {
 	ctx *Context
 }
 
+// configure applies opts.
+func configure(opts []FileOption) fileConfig {
+	var cfg fileConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
 // OnContext runs the File on c instead of the process-wide shared
 // Context: to choose its engine, its ring size or its workers. Files on c
 // reap c's events themselves, so c must not be reaped, nor its ring

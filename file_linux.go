@@ -92,10 +92,7 @@ func NewFile(f *os.File, opts ...FileOption) (*File, error) {
 	if f == nil {
 		return nil, &os.PathError{Op: "open", Err: unix.EBADF}
 	}
-	var cfg fileConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := configure(opts)
 	kf := &File{f: f, name: f.Name(), fd: -1, closed: make(chan struct{}, 1)}
 	rc, err := f.SyscallConn()
 	if err != nil {

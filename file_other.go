@@ -35,10 +35,7 @@ func NewFile(f *os.File, opts ...FileOption) (*File, error) {
 	if f == nil {
 		return nil, &os.PathError{Op: "open", Err: os.ErrInvalid}
 	}
-	var cfg fileConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := configure(opts)
 	if cfg.ctx != nil {
 		return nil, &os.PathError{Op: "open", Path: f.Name(), Err: errNoEngine}
 	}
