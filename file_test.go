@@ -512,6 +512,11 @@ func TestFileInlineCachedReads(t *testing.T) {
 		}
 		defer f.Close()
 		buf := make([]byte, 4096)
+		if _, err := unix.Preadv2(int(f.Fd()), [][]byte{buf}, 0, unix.RWF_NOWAIT); err == unix.ENOSYS {
+			// Linux before 4.6, or qemu-user (CI's s390x run): every
+			// read goes through the ring.
+			t.Skip("preadv2 is missing here (ENOSYS): no inline reads")
+		}
 		before := c.Stats().Submitted
 		for off := int64(0); off < int64(len(data)); off += 4096 {
 			if _, err := f.ReadAt(buf, off); err != nil {
