@@ -1,8 +1,9 @@
 package kaio
 
 import (
-	"strconv"
 	"syscall"
+
+	"github.com/kaio-go/kaio/internal/opname"
 )
 
 // The errnos in this package's portable files are syscall's: on Linux they
@@ -25,18 +26,10 @@ const (
 	OpPWritev Op = 8 // write the buffers of Iov at Offset (pwritev)
 )
 
-var opNames = [...]string{
-	OpPRead: "pread", OpPWrite: "pwrite", OpFSync: "fsync", OpFDSync: "fdsync",
-	4: "", OpPoll: "poll", OpNoop: "noop", OpPReadv: "preadv", OpPWritev: "pwritev",
-}
-
 // String names the op as the kernel's IOCB_CMD_ names do, in lower case
 // ("pread", "poll", ...), and any other number as "op(N)".
 func (o Op) String() string {
-	if int(o) < len(opNames) && opNames[o] != "" {
-		return opNames[o]
-	}
-	return "op(" + strconv.Itoa(int(o)) + ")"
+	return opname.String(int(o))
 }
 
 // FlagResFd (in Iocb.Flags) asks for the eventfd in Iocb.ResFd to be

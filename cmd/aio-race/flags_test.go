@@ -208,3 +208,34 @@ func TestSVG(t *testing.T) {
 		t.Errorf("%s holds %q, want only kaio.svg and race.svg", dir, names)
 	}
 }
+
+// TestKernelBefore: -protocol kernel-before finds the 9fadd19 bookkeeping's
+// lost event and Destroy hang, prints their schedules in the kernel | user
+// columns and exits 1; kaio passes the same scenarios; a kernel scenario
+// under a kick-path protocol is refused, naming the protocols that run it.
+func TestKernelBefore(t *testing.T) {
+	for _, tc := range []struct {
+		scenario, title string
+	}{
+		{"k-cancelsubmit", "lost event: an accepted request never ends"},
+		{"k-destroymiss", "Destroy hangs: it waits for a completion the kernel does not owe"},
+	} {
+		r := cmdtest.Run(t, cmdtest.Options{}, "-protocol", "kernel-before", "-scenario", tc.scenario)
+		if r.Code != 1 || !strings.Contains(r.Stdout, tc.title) || !strings.Contains(r.Stdout, "kernel (completions, cancel answers)") {
+			t.Errorf("kernel-before %s: exit %d\n%s%s", tc.scenario, r.Code, r.Stdout, r.Stderr)
+		}
+		r = cmdtest.Run(t, cmdtest.Options{}, "-protocol", "kaio", "-scenario", tc.scenario)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "uring/"+tc.scenario) || !strings.Contains(r.Stdout, "native/"+tc.scenario) {
+			t.Errorf("kaio %s: exit %d\n%s%s", tc.scenario, r.Code, r.Stdout, r.Stderr)
+		}
+	}
+	r := cmdtest.Run(t, cmdtest.Options{}, "-protocol", "rc3", "-scenario", "k-two")
+	want := `aio-race: scenario "k-two" explores the kernel engines' bookkeeping (-protocol kaio or kernel-before)` + "\n"
+	if r.Code != 2 || r.Stderr != want {
+		t.Errorf("rc3 k-two: exit %d, stderr %q, want 2 and %q", r.Code, r.Stderr, want)
+	}
+	r = cmdtest.Run(t, cmdtest.Options{}, "-protocol", "kernel-before", "-scenario", "rewait")
+	if want := `aio-race: scenario "rewait" explores the kick path (-protocol rc3, kaio or 2.6.14)` + "\n"; r.Code != 2 || r.Stderr != want {
+		t.Errorf("kernel-before rewait: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+}

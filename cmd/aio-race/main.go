@@ -5,8 +5,13 @@
 // (internal/explore/kickrace) under a protocol of the kick path and checks
 // DESIGN §3's invariants after every step.
 //
-//	aio-race -protocol rc3 -scenario all     # finds (1a), (1b) and (2); exits 1
-//	aio-race -protocol kaio -scenario all    # no schedule fails; exits 0
+//	aio-race -protocol rc3 -scenario all            # finds (1a), (1b) and (2); exits 1
+//	aio-race -protocol kaio -scenario all           # no schedule fails; exits 0
+//	aio-race -protocol kernel-before -scenario all  # a lost event and a Destroy hang; exits 1
+//
+// kaio runs the retry engine's own code (internal/retry, internal/kick)
+// and the kernel engines' bookkeeping (internal/kctx) over a model kernel;
+// kernel-before runs that bookkeeping as it was at 9fadd19.
 //
 // Under a protocol with failures it prints, per failure kind, the shortest
 // failing schedule in two columns (waker | runner); with -svg FILE it also
@@ -24,7 +29,7 @@ import (
 )
 
 func main() {
-	protocol := flag.String("protocol", "kaio", "kick protocol: rc3 (Linux 2.6.13-rc3), kaio (internal/kick), 2.6.14")
+	protocol := flag.String("protocol", "kaio", "protocol: rc3 (Linux 2.6.13-rc3), kaio (the retry engine and internal/kctx), 2.6.14, kernel-before (the kernel engines' bookkeeping at 9fadd19)")
 	scenario := flag.String("scenario", "all", "scenario name, or all")
 	verbose := flag.Bool("v", false, "describe each scenario and print its shortest failing schedules")
 	preempt := flag.Int("preemptions", 0, "bound on preemptive context switches per schedule (-1: no bound; when not given: 3 for rc3, none otherwise)")

@@ -2,7 +2,10 @@
 
 package core
 
-import "golang.org/x/sys/unix"
+import (
+	"github.com/kaio-go/kaio/internal/opname"
+	"golang.org/x/sys/unix"
+)
 
 // Op is an iocb opcode, numbered as Linux's IOCB_CMD_*.
 type Op uint16
@@ -23,17 +26,9 @@ const (
 // iocb completes (IOCB_FLAG_RESFD).
 const FlagResFd uint32 = 1
 
-var opNames = [...]string{
-	OpPRead: "pread", OpPWrite: "pwrite", OpFSync: "fsync", OpFDSync: "fdsync",
-	4: "", OpPoll: "poll", OpNoop: "noop", OpPReadv: "preadv", OpPWritev: "pwritev",
-}
-
 // String names the op as the kernel's IOCB_CMD_ names do, in lower case.
 func (o Op) String() string {
-	if int(o) < len(opNames) && opNames[o] != "" {
-		return opNames[o]
-	}
-	return "op(" + itoa(int(o)) + ")"
+	return opname.String(int(o))
 }
 
 // validOps has bit o set for each op kaio implements.
@@ -123,26 +118,4 @@ type Stats struct {
 	LinuxAIO  uint64 // the retry engine's hand-offs to Linux AIO (O_DIRECT reads and writes, fsync)
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

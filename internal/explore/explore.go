@@ -37,13 +37,14 @@ import (
 type Kind uint8
 
 const (
-	KindStart  Kind = iota // the thread has not run yet
-	KindLock               // lock.Mutex.Lock
-	KindUnlock             // lock.Mutex.Unlock
-	KindSleep              // lock.Note.Sleep
-	KindWakeup             // lock.Note.Wakeup
-	KindYield              // an explicit yield point (Run.Yield)
-	KindWait               // Run.WaitUntil
+	KindStart   Kind = iota // the thread has not run yet
+	KindLock                // lock.Mutex.Lock
+	KindUnlock              // lock.Mutex.Unlock
+	KindSleep               // lock.Note.Sleep
+	KindWakeup              // lock.Note.Wakeup
+	KindYield               // an explicit yield point (Run.Yield)
+	KindWait                // Run.WaitUntil
+	KindBackoff             // Run.Backoff
 )
 
 // Step is one step of a schedule: the thread that ran and the operation it
@@ -304,6 +305,15 @@ func (r *Run) Note(text string) {
 // the lock).
 func (r *Run) Yield(label string) { r.stop(KindYield, nil, label, nil) }
 
+// Backoff is a pause in a retry loop (a sleep before asking again): the
+// thread runs on only when no other thread can, except others backing off.
+// It is the explorer's one fairness assumption: a thread that pauses lets
+// every other thread run to its next wait, so a loop that asks until the
+// others move cannot starve them (which no real pause of microseconds
+// against their steps of nanoseconds does). Going on after a Backoff is
+// not a preemption, since the others could not run.
+func (r *Run) Backoff(label string) { r.stop(KindBackoff, nil, label, nil) }
+
 // WaitUntil stops the thread until cond holds (cond is evaluated by the
 // explorer between steps, with every thread stopped). It models an event
 // source that fires only after some state is reached.
@@ -444,13 +454,19 @@ func (r *Run) execute(setup func(*Run)) *Failure {
 	for {
 		var en []int
 		lastOK := false
-		for _, t := range r.threads {
-			if r.enabled(t) {
-				if t.id == last {
-					lastOK = true
-				} else {
-					en = append(en, t.id)
+		// Threads at a Backoff run only when no other thread can.
+		for _, backoff := range []bool{false, true} {
+			for _, t := range r.threads {
+				if (t.kind == KindBackoff) == backoff && r.enabled(t) {
+					if t.id == last {
+						lastOK = true
+					} else {
+						en = append(en, t.id)
+					}
 				}
+			}
+			if lastOK || len(en) > 0 {
+				break
 			}
 		}
 		if lastOK {

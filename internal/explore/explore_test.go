@@ -146,3 +146,41 @@ func TestMaxSchedules(t *testing.T) {
 		t.Errorf("schedules %d exhaustive %v", res.Schedules, res.Exhaustive)
 	}
 }
+
+// TestBackoff: a thread that asks in a loop, pausing with Yield, can starve
+// the thread it waits for (a livelock the explorer reports); pausing with
+// Backoff lets the other run first, so every schedule ends, even with no
+// preemption bound, while schedules where the asker asks before the worker
+// is done remain.
+func TestBackoff(t *testing.T) {
+	for _, backoff := range []bool{false, true} {
+		early := 0 // schedules where an ask found the work not done
+		setup := func(x *explore.Run) {
+			done := false
+			x.Go("worker", "g", false, func() {
+				x.Yield("work")
+				done = true
+			})
+			x.Go("asker", "g", false, func() {
+				for !done {
+					x.Yield("ask")
+					if !done {
+						early++
+					}
+					if backoff {
+						x.Backoff("pause")
+					} else {
+						x.Yield("pause")
+					}
+				}
+			})
+		}
+		res := explore.Explore(setup, explore.Options{Preemptions: -1, MaxSteps: 200})
+		if livelock := res.Shortest["livelock"] != nil; livelock == backoff {
+			t.Errorf("backoff %v: livelock found %v, want %v", backoff, livelock, !backoff)
+		}
+		if backoff && (!res.Exhaustive || res.Failed != 0 || early == 0) {
+			t.Errorf("backoff: exhaustive %v, failed %d, early asks %d", res.Exhaustive, res.Failed, early)
+		}
+	}
+}

@@ -139,13 +139,19 @@ func (c *Ctx[P]) Cancel(i *core.Iocb) error {
 			return nil
 		case r.state == stBlocked:
 			return unix.EAGAIN // a blocking transfer is under way
-		case r.cancelled && (r.asking > 0 || !r.issued):
-			return nil // cancellation under way
+		case r.cancelled && r.asking > 0:
+			return nil // another Cancel is asking, and asks again on NotFound
 		case !r.issued:
-			// Being issued: its issuer asks the kernel once Issue
-			// returns (nothing can be cancelled before it is given).
-			r.cancelled = true
-			return nil
+			// Being issued: nothing can be cancelled before the kernel
+			// has it. Wait for the issuer, then ask as for any other
+			// request. (Handing the ask to the issuer instead loses the
+			// request when io_uring misses it: the issuer asks once,
+			// and nobody asks again. aio-race's k-cancelsubmit finds
+			// that schedule.)
+			c.issueWaits++
+			c.waitUntilLocked(waitFor{issued: &r.issued, state: &r.state, gen: &r.gen, was: gen})
+			c.issueWaits--
+			continue
 		}
 		op := c.askLocked(r, true)
 		if !op.done {

@@ -192,8 +192,11 @@ type Ctx[P any] struct {
 	freeBatch *batch[P]
 	resfdReqs int  // requests in flight with an eventfd to signal
 	reaping   bool // the eventfd reaper runs
-	stats     core.Stats
-	wakeKW    bool // kw must be woken once Mu is released (wakeLocked)
+	// issueWaits counts Cancels waiting for a request's issuer: the
+	// issuer wakes them.
+	issueWaits int
+	stats      core.Stats
+	wakeKW     bool // kw must be woken once Mu is released (wakeLocked)
 	// The sleeping waiters, and kw, the one in the kernel (see wait.go).
 	waiters WaitList
 	kw      *Waiter
@@ -462,6 +465,9 @@ func (c *Ctx[P]) issue(b *batch[P]) {
 			continue // refused, or completed (and perhaps reused) already
 		}
 		r.issued = true
+		if c.issueWaits > 0 {
+			c.wakeLocked() // a Cancel waits for it
+		}
 		if r.cancelled && r.asking == 0 {
 			if op := c.askLocked(r, false); op != nil {
 				ask[nask] = op

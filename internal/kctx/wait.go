@@ -23,6 +23,12 @@ type waitFor struct {
 	done    *bool // Do: its request's done; Cancel: its CancelOp's done
 	destroy bool  // Destroy: nothing pending, nobody in the kernel, no reaper, or a request to ask again
 	reaper  bool  // the eventfd reaper: no eventfd request in flight
+	// Cancel of a request being issued: until it is issued, or ended
+	// (refused by the kernel: free, or free and reused).
+	issued *bool
+	state  *state
+	gen    *uint64
+	was    uint64
 }
 
 // readyLocked reports whether w's wait is over. Hold Mu.
@@ -36,6 +42,8 @@ func (c *Ctx[P]) readyLocked(w *Waiter) bool {
 	switch {
 	case f.done != nil:
 		return *f.done
+	case f.issued != nil:
+		return *f.issued || *f.state == stFree || *f.gen != f.was
 	case f.destroy:
 		return c.reask != nil || c.pending == 0 && !c.reaping && (c.kw == nil || c.kw == w)
 	case f.reaper:

@@ -118,6 +118,8 @@ var (
 	groupColors = map[string][2]string{ // light fill, dark ink
 		"waker":  {"#fde9d2", "#a0530a"},
 		"runner": {"#dce9f7", "#2a5d91"},
+		"kernel": {"#fde9d2", "#a0530a"},
+		"user":   {"#dce9f7", "#2a5d91"},
 	}
 	otherGroupColors = [][2]string{{"#e0f0dc", "#3b7534"}, {"#ece2f3", "#6a3d8f"}, {"#eeeeee", "#555555"}}
 	lockPalette      = []string{"#7b3fa6", "#12806c", "#8c5a2b", "#b0307a", "#5e7a12", "#2d5fa8"}
@@ -125,8 +127,10 @@ var (
 	groupCaptions = map[string]string{
 		"waker":  "waker (softirq, canceller)",
 		"runner": "runner (submitter, kick worker)",
+		"kernel": "kernel (completions, cancel answers)",
+		"user":   "user (Submit, Cancel, Destroy, GetEvents)",
 	}
-	groupRank = map[string]int{"waker": 0, "runner": 1}
+	groupRank = map[string]int{"waker": 0, "runner": 1, "kernel": 2, "user": 3}
 )
 
 const (
@@ -246,7 +250,7 @@ func (c *canvas) layout(p SVGPanel, n, y int) *panelLayout {
 			text += " " + strings.Join(s.Notes, " ")
 		}
 		r := row{lane: ln, full: text}
-		if fn := shortFunc(s.Func); fn != "" && s.Kind != explore.KindYield && s.Kind != explore.KindWait {
+		if fn := shortFunc(s.Func); fn != "" && s.Kind != explore.KindYield && s.Kind != explore.KindWait && s.Kind != explore.KindBackoff {
 			r.fn = fn
 			r.full += "  [" + fn + "]"
 		}
