@@ -3,6 +3,16 @@
 // are submitted in batches; events are reaped with a minimum, a maximum and
 // a timeout; requests can be cancelled; Destroy ends everything in order.
 //
+// Most programs want File (Open, OpenFile, NewFile): an os.File look-alike
+// whose methods any number of goroutines may call at once. Their reads and
+// writes go to the kernel batched onto one Context (by default a shared
+// one, made at first use), each caller sleeping as a goroutine, not as an
+// OS thread, until its own completion wakes it; reads of page-cached data
+// complete inline. The Context API below is what it is built on, for
+// programs that batch and reap themselves. Where kaio has no engine (not
+// Linux), a File is its os.File, so that code written for File runs
+// everywhere.
+//
 // Three engines sit behind the one API, chosen with WithEngine:
 //
 //   - retry: kaio's own, Linux 2.6's retry model in Go. A request is first

@@ -6,7 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kaio-go/kaio"
@@ -292,4 +295,49 @@ func ExampleContext_RegisterBuffers() {
 	}
 	fmt.Println(string(arena))
 	// Output: 89abcdef01234567
+}
+
+// Files: an os.File look-alike that many goroutines may read at once;
+// their reads share one ring, and a read of cached data completes on the
+// calling goroutine.
+func ExampleOpenFile() {
+	dir, err := os.MkdirTemp("", "kaio-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	name := filepath.Join(dir, "data")
+
+	f, err := kaio.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	defer f.Close()
+	for i := 0; i < 4; i++ {
+		if _, err := f.WriteAt([]byte(fmt.Sprintf("block %d;", i)), int64(8*i)); err != nil {
+			panic(err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	got := make([]string, 4)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 8)
+			if _, err := f.ReadAt(buf, int64(8*i)); err != nil {
+				panic(err)
+			}
+			got[i] = string(buf)
+		}()
+	}
+	wg.Wait()
+	fmt.Println(got)
+
+	_, err = f.ReadAt(make([]byte, 10), 28) // 4 bytes are left there
+	fmt.Println(err == io.EOF)
+	// Output:
+	// [block 0; block 1; block 2; block 3;]
+	// true
 }

@@ -14,6 +14,7 @@ import (
 type Context struct {
 	be     engineContext
 	engine Engine
+	nr     int
 
 	regMu      sync.Mutex
 	registered bool // RegisterBuffers succeeded and UnregisterBuffers has not run
@@ -52,7 +53,7 @@ func Setup(nrEvents int, opts ...Option) (*Context, error) {
 	if err != nil {
 		return nil, setupError(nrEvents, eng, setupReason(eng, nrEvents, err), err)
 	}
-	return &Context{be: be, engine: eng}, nil
+	return &Context{be: be, engine: eng, nr: nrEvents}, nil
 }
 
 // maxEvents bounds nrEvents. A ring of 1<<20 events is 32 MiB of Events;
@@ -108,6 +109,7 @@ func (c *Context) Stats() Stats { return c.be.stats() }
 // return EINVAL.
 func (c *Context) Destroy() error {
 	err := c.be.destroy()
+	forgetFileRing(c)
 	c.regMu.Lock()
 	c.destroyed, c.registered = true, false
 	c.regMu.Unlock()

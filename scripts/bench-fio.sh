@@ -82,26 +82,8 @@ REPEAT=${REPEAT:-3}   # runs of each tool per stage; the table shows the median
 FIO_IOMEM=${FIO_IOMEM:-shm}
 LOOP=${LOOP:-}
 
-cleanup() {
-	rm -rf "${tmp:-}"
-	rm -f "${FILE:-}"
-	if [ -n "${loopdev:-}" ]; then
-		umount "$DIR" 2>/dev/null || true
-		losetup -d "$loopdev" 2>/dev/null || true
-		rmdir "$DIR" 2>/dev/null || true
-		rm -f "$loopimg"
-	fi
-}
-trap cleanup EXIT
-
-if [ -n "$LOOP" ]; then
-	loopimg=$(mktemp /dev/shm/kaio-bench-XXXXXX.img)
-	truncate -s "$LOOP" "$loopimg"
-	loopdev=$(losetup -f --show "$loopimg")
-	mkfs.ext4 -q "$loopdev"
-	DIR=$(mktemp -d /tmp/kaio-bench-mnt-XXXXXX)
-	mount "$loopdev" "$DIR"
-fi
+. "$(dirname "$0")/bench-common.sh"
+bench_setup
 FILE=$DIR/kaio-bench.dat
 
 if ! command -v fio >/dev/null; then
@@ -109,13 +91,8 @@ if ! command -v fio >/dev/null; then
 fi
 tmp=$(mktemp -d)
 go build -o "$tmp/aio-stress" ./cmd/aio-stress
-AS=("$tmp/aio-stress")
-IN=() # what runs a tool: nothing, or seccomp-run
-if [ -n "$SECCOMP" ]; then
-	go build -o "$tmp/seccomp-run" ./internal/dockerseccomp/cmd/seccomp-run
-	IN=("$tmp/seccomp-run" -policy "$SECCOMP")
-	AS=("${IN[@]}" "$tmp/aio-stress")
-fi
+bench_seccomp
+AS=("${IN[@]}" "$tmp/aio-stress")
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -sr); $(nproc) cpus; fio $(fio --version)"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); file $FILE ($BUF_SIZE buffered, $SIZE O_DIRECT, $(df -T "$DIR" | awk 'NR==2{print $2}') on $(df "$DIR" | awk 'NR==2{print $1}')${loopdev:+ over $loopimg}); median of $REPEAT${SECCOMP:+; both tools inside the $SECCOMP seccomp profile}"

@@ -66,7 +66,7 @@ func LookFd(fd int, f *FdInfo) error {
 	// say, a syscall fewer per fd per Submit call. (Without O_DIRECT fstat
 	// stays: cached 4 KiB reads ran 1.5% slower with statx in its place.)
 	var sx unix.Statx_t
-	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO|unix.STATX_DIOALIGN, &sx); err != nil {
+	if err := statxFd(fd, unix.STATX_TYPE|unix.STATX_MODE|unix.STATX_INO|unix.STATX_DIOALIGN, &sx); err != nil {
 		if err != unix.ENOSYS && err != unix.EPERM {
 			return unix.EBADF
 		}

@@ -82,16 +82,7 @@ func TestCheckCachesAcrossIocbs(t *testing.T) {
 // refuse statx against the statx path, on a regular file opened O_DIRECT
 // and on a pipe.
 func TestLookFdFstatAgrees(t *testing.T) {
-	f, err := os.CreateTemp(t.TempDir(), "look")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fd, err := unix.Open(f.Name(), unix.O_RDWR|unix.O_DIRECT, 0)
-	if err != nil {
-		t.Skipf("O_DIRECT: %v", err)
-	}
-	defer unix.Close(fd)
+	_, fd := tempDirect(t)
 	var p [2]int
 	if err := unix.Pipe(p[:]); err != nil {
 		t.Fatal(err)
@@ -116,6 +107,36 @@ func TestLookFdFstatAgrees(t *testing.T) {
 			t.Errorf("fd %d: alignment statx %d/%d, fstat %d", fd, a.MemAlign, a.OffAlign, b.OffAlign)
 		}
 	}
+}
+
+// TestLookFdAllocatesNothing: Submit looks up each fd once per call, so on
+// an O_DIRECT fd (the statx path) as on others it must not allocate.
+func TestLookFdAllocatesNothing(t *testing.T) {
+	f, fd := tempDirect(t)
+	for _, fd := range []int{fd, int(f.Fd())} {
+		var fi FdInfo
+		if n := testing.AllocsPerRun(100, func() { LookFd(fd, &fi) }); n != 0 {
+			t.Errorf("LookFd of fd %d: %v allocations", fd, n)
+		}
+	}
+}
+
+// tempDirect is a new temporary file and a second fd of it opened with
+// O_DIRECT, both closed when t ends; the test is skipped where the file
+// system refuses O_DIRECT.
+func tempDirect(t *testing.T) (*os.File, int) {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "look")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	fd, err := unix.Open(f.Name(), unix.O_RDWR|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("O_DIRECT: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return f, fd
 }
 
 // TestRefusalWords: every reason has words, with its values in them and

@@ -1,0 +1,5 @@
+//go:build linux && !race
+
+package kaio_test
+
+const raceEnabled = false
