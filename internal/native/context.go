@@ -7,6 +7,7 @@ import (
 
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/kctx"
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,15 +21,15 @@ type Context struct {
 	kctx.Ctx[request]
 
 	nr     int
-	ctx    aioContext
+	ctx    linuxaio.Context
 	evfd   int  // the IOCB_FLAG_RESFD of every iocb: wakes the waiter in ppoll
 	mapped bool // ring is readable in user space
-	ring   ring
+	ring   linuxaio.Ring
 
 	// Guarded by Ctx.Mu: io_getevents' buffer when the ring is not
 	// mapped, and the kernel waiter's ppoll timeout (one kernel waiter at
 	// a time; in the heap, as the kernel reads it through a pointer).
-	scratch [64]ioEvent
+	scratch [64]linuxaio.Event
 	kwTs    unix.Timespec
 }
 
@@ -39,18 +40,18 @@ func New(nr int) (*Context, error) {
 	if nr <= 0 {
 		return nil, unix.EINVAL
 	}
-	ctx, hdr, err := ioSetup(nr + syncSlots)
+	ctx, hdr, err := linuxaio.Setup(nr + syncSlots)
 	if err != nil {
 		return nil, err
 	}
 	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
-		ioDestroy(ctx)
+		linuxaio.Destroy(ctx)
 		return nil, err
 	}
 	c := &Context{nr: nr, ctx: ctx, evfd: evfd}
 	c.mapped = c.ring.Map(hdr)
-	c.Init(c, nr, func(r *req) { r.P.k = new(kiocb) })
+	c.Init(c, nr, func(r *req) { r.P.k = new(linuxaio.Iocb) })
 	return c, nil
 }
 
@@ -66,7 +67,7 @@ func (c *Context) Prep(r *req, seekable bool) (bool, int64) {
 		return true, res
 	}
 	if r.P.k == nil {
-		r.P.k = new(kiocb) // a sync request's first use
+		r.P.k = new(linuxaio.Iocb) // a sync request's first use
 	}
 	prep(r, c.evfd)
 	return false, 0
@@ -75,7 +76,7 @@ func (c *Context) Prep(r *req, seekable bool) (bool, int64) {
 // PrepNext implements kctx.Kernel: a stream's poll iocb, again (its kiocb
 // stays pinned from the first prep until the request is done).
 func (c *Context) PrepNext(r *req) {
-	*r.P.k = kiocb{Data: r.Tag, Fildes: uint32(r.Fd), LioOpcode: cmdPoll, Flags: iocbFlagResFd, Resfd: uint32(c.evfd)}
+	*r.P.k = linuxaio.Iocb{Data: r.Tag, Fildes: uint32(r.Fd), LioOpcode: linuxaio.CmdPoll, Flags: linuxaio.FlagResFd, Resfd: uint32(c.evfd)}
 	r.P.k.Buf = unix.POLLIN
 	if r.Iocb.Op.Writes() {
 		r.P.k.Buf = unix.POLLOUT
@@ -91,9 +92,9 @@ func (c *Context) Issue(rs []*req) (int, unix.Errno) {
 	for done < len(rs) {
 		batch := rs[done:min(len(rs), done+len(ptrs))]
 		for j, r := range batch {
-			ptrs[j] = kiocbAddr(r.P.k)
+			ptrs[j] = linuxaio.Addr(r.P.k)
 		}
-		n, e := ioSubmit(c.ctx, ptrs[:len(batch)])
+		n, e := linuxaio.Submit(c.ctx, ptrs[:len(batch)])
 		switch e {
 		case 0:
 			done += n
@@ -122,8 +123,8 @@ func (c *Context) AskCancel(op *kctx.CancelOp[request]) kctx.Answer {
 	if !r.Stream && r.Iocb.Op != core.OpPoll {
 		return kctx.Busy
 	}
-	var ev ioEvent
-	switch ioCancel(c.ctx, r.P.k, &ev) {
+	var ev linuxaio.Event
+	switch linuxaio.Cancel(c.ctx, r.P.k, &ev) {
 	case 0:
 		// Kernels before 4.19 complete a cancelled iocb through
 		// io_cancel's result instead of the ring.
@@ -225,6 +226,6 @@ func (c *Context) Release(r *req) { r.P.release() }
 // Close implements kctx.Kernel: io_destroy, which itself takes some 30-50
 // ms on Linux 6.18 (it waits for an RCU grace period), and the eventfd.
 func (c *Context) Close() {
-	ioDestroy(c.ctx)
+	linuxaio.Destroy(c.ctx)
 	unix.Close(c.evfd)
 }

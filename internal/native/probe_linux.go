@@ -3,6 +3,7 @@ package native
 import (
 	"fmt"
 
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
@@ -15,7 +16,7 @@ type Status struct {
 }
 
 // probeSetup is io_setup, replaced by tests to play a kernel that refuses.
-var probeSetup = ioSetup
+var probeSetup = linuxaio.Setup
 
 // Probe creates a small AIO context, checks that IOCB_CMD_POLL (4.18+) is
 // there, which kaio needs for polls and for pipes and sockets, and says what
@@ -26,15 +27,15 @@ func Probe() Status {
 		e := err.(unix.Errno)
 		return Status{Reason: explainSetup(e, 1, readFacts()), Err: e}
 	}
-	defer ioDestroy(ctx)
+	defer linuxaio.Destroy(ctx)
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		return Status{Reason: "eventfd: " + err.Error(), Err: err}
 	}
 	defer unix.Close(efd)
-	k := &kiocb{LioOpcode: cmdPoll, Fildes: uint32(efd), Buf: unix.POLLIN}
-	ptr := [1]uintptr{kiocbAddr(k)}
-	if _, e := ioSubmit(ctx, ptr[:]); e != 0 {
+	k := &linuxaio.Iocb{LioOpcode: linuxaio.CmdPoll, Fildes: uint32(efd), Buf: unix.POLLIN}
+	ptr := [1]uintptr{linuxaio.Addr(k)}
+	if _, e := linuxaio.Submit(ctx, ptr[:]); e != 0 {
 		switch f := readFacts(); {
 		case e == unix.EINVAL:
 			return Status{Reason: "the kernel lacks IOCB_CMD_POLL (Linux 4.18+)", Err: e}
@@ -43,8 +44,8 @@ func Probe() Status {
 		}
 		return Status{Reason: "io_submit failed" + procinfo.ErrnoNote(e), Err: e}
 	}
-	var ev ioEvent
-	ioCancel(ctx, k, &ev)
+	var ev linuxaio.Event
+	linuxaio.Cancel(ctx, k, &ev)
 	return Status{Usable: true}
 }
 

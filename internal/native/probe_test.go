@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kaio-go/kaio/internal/enginetest"
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"github.com/kaio-go/kaio/internal/procinfo"
 	"golang.org/x/sys/unix"
 )
@@ -36,7 +37,7 @@ func TestProbeReasons(t *testing.T) {
 		{unix.EINVAL, facts{status: none}, []string{"io_setup for 1 event:", "(EINVAL)"}},
 		{unix.EBADF, facts{status: none}, []string{"io_setup for 1 event failed (EBADF)"}},
 	} {
-		probeSetup = func(int) (aioContext, *ringHeader, error) { return 0, nil, tc.errno }
+		probeSetup = func(int) (linuxaio.Context, *linuxaio.RingHeader, error) { return 0, nil, tc.errno }
 		readFacts = func() facts { return tc.f }
 		st := Probe()
 		enginetest.CheckReason(t, fmt.Sprintf("%s %v, %+v", "io_setup", tc.errno, tc.f), st.Usable, st.Err, st.Reason, tc.errno, tc.want)

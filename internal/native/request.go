@@ -7,6 +7,7 @@ import (
 
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/kctx"
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,7 +15,7 @@ import (
 // object of its own so that it is pinned alone, and what pins the memory
 // the kernel uses. The kiocb pointer is set at New and never changes.
 type request struct {
-	k        *kiocb
+	k        *linuxaio.Iocb
 	pin      runtime.Pinner
 	iovStore []unix.Iovec
 }
@@ -28,49 +29,49 @@ type req = kctx.Req[request]
 func prep(r *req, evfd int) {
 	i, p := r.Iocb, &r.P
 	k := p.k
-	*k = kiocb{Data: r.Tag, Fildes: uint32(r.Fd), Flags: iocbFlagResFd, Resfd: uint32(evfd)}
+	*k = linuxaio.Iocb{Data: r.Tag, Fildes: uint32(r.Fd), Flags: linuxaio.FlagResFd, Resfd: uint32(evfd)}
 	p.pin.Pin(k)
 	switch {
 	case r.Stream:
-		k.LioOpcode = cmdPoll
+		k.LioOpcode = linuxaio.CmdPoll
 		k.Buf = unix.POLLIN
 		if i.Op.Writes() {
 			k.Buf = unix.POLLOUT
 		}
 		return
 	case i.Op == core.OpPoll:
-		k.LioOpcode = cmdPoll
+		k.LioOpcode = linuxaio.CmdPoll
 		k.Buf = uint64(i.Events)
 		return
 	case i.Op == core.OpFSync:
-		k.LioOpcode = cmdFSync
+		k.LioOpcode = linuxaio.CmdFSync
 		return
 	case i.Op == core.OpFDSync:
-		k.LioOpcode = cmdFDSync
+		k.LioOpcode = linuxaio.CmdFDSync
 		return
 	}
 	k.RWFlags = int32(i.RWFlags)
 	k.Offset = i.Offset
 	switch i.Op {
 	case core.OpPRead, core.OpPWrite:
-		k.LioOpcode = cmdPRead
+		k.LioOpcode = linuxaio.CmdPRead
 		if i.Op == core.OpPWrite {
-			k.LioOpcode = cmdPWrite
+			k.LioOpcode = linuxaio.CmdPWrite
 		}
 		if len(i.Buf) > 0 {
 			p.pin.Pin(&i.Buf[0])
-			k.Buf = bufPtr(i.Buf)
+			k.Buf = linuxaio.BufPtr(i.Buf)
 		}
 		k.Nbytes = uint64(len(i.Buf))
 	case core.OpPReadv, core.OpPWritev:
-		k.LioOpcode = cmdPReadv
+		k.LioOpcode = linuxaio.CmdPReadv
 		if i.Op == core.OpPWritev {
-			k.LioOpcode = cmdPWritev
+			k.LioOpcode = linuxaio.CmdPWritev
 		}
 		iov := p.buildIov(i, 0, true)
 		if len(iov) > 0 {
 			p.pin.Pin(&iov[0])
-			k.Buf = iovPtr(iov)
+			k.Buf = linuxaio.IovPtr(iov)
 		}
 		k.Nbytes = uint64(len(iov))
 	}
