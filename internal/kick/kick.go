@@ -29,7 +29,7 @@
 //  5. A retry returns "wait" only when exactly one future kick is owed: it
 //     linked a wait entry (whose wake will kick), handed the request to an
 //     offload worker (whose completion will kick), or handed it to the
-//     kernel (HandOff: Linux AIO, whose completion will kick).
+//     kernel (HandOffLocked: Linux AIO, whose completion will kick).
 package kick
 
 import (
@@ -87,7 +87,7 @@ type Req struct {
 	// worker or the kernel holds the request). Cleared by that kick.
 	owed bool
 	// busy: an offload worker is inside a blocking syscall for the
-	// request, or the kernel has it (HandOff); it cannot be cancelled
+	// request, or the kernel has it (HandOffLocked); it cannot be cancelled
 	// until that kick.
 	busy bool
 	// kicked is the kernel's KIF_KICKED: another iteration is needed.
@@ -322,21 +322,14 @@ func (c *Ctx) TakeOffloadLocked(q *waitq.Queue, r *Req) {
 	c.Mu.Unlock()
 }
 
-// HandOff hands r, running its retry, to a completer outside the protocol
-// that will Kick it exactly once when it is done (Linux AIO: the kernel
-// has the request's own iocb, and its completion kicks). It is an offload
-// worker's TakeOffloadLocked without a queue: the kick is owed and r is
-// busy, not cancellable, until then. It fails when r was cancelled: the
-// retry must then return -ECANCELED instead of waiting, as with LinkWait.
-func (c *Ctx) HandOff(r *Req) bool {
-	c.Mu.Lock()
-	ok := c.HandOffLocked(r)
-	c.Mu.Unlock()
-	return ok
-}
-
-// HandOffLocked is HandOff with Mu held, so that the retry can queue r for
-// its completer in the same critical section.
+// HandOffLocked hands r, running its retry, to a completer outside the
+// protocol that will Kick it exactly once when it is done (Linux AIO: the
+// kernel has the request's own iocb, and its completion kicks). It is an
+// offload worker's TakeOffloadLocked without a queue: the kick is owed and
+// r is busy, not cancellable, until then. It fails when r was cancelled:
+// the retry must then return -ECANCELED instead of waiting, as with
+// LinkWait. Hold Mu, so that the retry can queue r for its completer in
+// the same critical section.
 func (c *Ctx) HandOffLocked(r *Req) bool {
 	if r.cancelled {
 		return false

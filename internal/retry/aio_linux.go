@@ -16,7 +16,7 @@ import (
 // This file is Linux 2.6's split, which the retry engine follows: O_DIRECT
 // reads and writes are asynchronous in the kernel, so they go to Linux AIO
 // with the request's own iocb, and the kernel's completion is the wake
-// that kicks the request (kick.HandOff, then kick.Kick from the reaper);
+// that kicks the request (kick.HandOffLocked, then kick.Kick or KickLocked when it completes);
 // fsync and fdatasync go there too (the kernel runs them in a workqueue
 // since 4.18). Buffered I/O keeps the retry path. Where Linux AIO is
 // refused (ENOSYS, EPERM from a seccomp filter, EAGAIN at fs.aio-max-nr),
