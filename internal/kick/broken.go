@@ -32,12 +32,7 @@ func (c *Ctx) EndWaitSplit(r *Req) Action {
 	c.Mu.Lock()
 	a := None
 	if r.kicked {
-		if r.Sync {
-			a = WakeSync
-		} else {
-			c.pushLocked(r)
-			a = Queued
-		}
+		a = c.requeueLocked(r)
 	}
 	c.Mu.Unlock()
 	return a
@@ -54,12 +49,7 @@ func (c *Ctx) EndWaitUnlockedCheck(r *Req) Action {
 	r.running = false
 	a := None
 	if r.kicked {
-		if r.Sync {
-			a = WakeSync
-		} else {
-			c.pushLocked(r)
-			a = Queued
-		}
+		a = c.requeueLocked(r)
 	}
 	c.Mu.Unlock()
 	return a

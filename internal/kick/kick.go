@@ -209,8 +209,14 @@ func (c *Ctx) kickLocked(r *Req) Action {
 	if r.running || r.queued {
 		return None
 	}
+	return c.requeueLocked(r)
+}
+
+// requeueLocked sends r, kicked and not running, to be run again: the
+// sync caller's own loop (WakeSync), or the run list (Queued). Hold Mu.
+func (c *Ctx) requeueLocked(r *Req) Action {
 	if r.Sync {
-		return WakeSync
+		return WakeSync // the caller loops without sleeping
 	}
 	c.pushLocked(r)
 	return Queued
@@ -389,12 +395,7 @@ func (c *Ctx) EndWait(r *Req) (again Action) {
 	r.running = false
 	a := None
 	if r.kicked {
-		if r.Sync {
-			a = WakeSync // the caller loops without sleeping
-		} else {
-			c.pushLocked(r)
-			a = Queued
-		}
+		a = c.requeueLocked(r)
 	}
 	c.Mu.Unlock()
 	return a
