@@ -406,14 +406,7 @@ func (s KernelScenario) Setup(p *KernelProtocol) func(*explore.Run) {
 		destroyed := false
 		if s.Destroy {
 			x.Go("destroy", "user", true, func() {
-				x.WaitUntil("the requests taken", func() bool {
-					for i := range s.Reqs {
-						if !sys.Taken(i) {
-							return false
-						}
-					}
-					return true
-				})
+				x.WaitUntil("the requests taken", allTaken(len(s.Reqs), sys.Taken))
 				sys.Destroy()
 				destroyed = true
 			})

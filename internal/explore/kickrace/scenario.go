@@ -248,14 +248,7 @@ func (s Scenario) Setup(p *Protocol) func(*explore.Run) {
 		}
 		if s.Destroy {
 			x.Go("destroy", "waker", false, func() {
-				x.WaitUntil("the requests submitted", func() bool {
-					for i := range w.Reqs {
-						if !sys.Taken(i) {
-							return false
-						}
-					}
-					return true
-				})
+				x.WaitUntil("the requests submitted", allTaken(len(w.Reqs), sys.Taken))
 				w.destroyed = true
 				sys.Destroy()
 			})
@@ -316,4 +309,17 @@ func (w *World) check(sys System) error {
 		}
 	}
 	return nil
+}
+
+// allTaken is the condition of a destroyer that waits until Submit (or
+// Do) has taken each of the n requests of a scenario.
+func allTaken(n int, taken func(int) bool) func() bool {
+	return func() bool {
+		for i := 0; i < n; i++ {
+			if !taken(i) {
+				return false
+			}
+		}
+		return true
+	}
 }
