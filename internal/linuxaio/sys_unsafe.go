@@ -105,3 +105,30 @@ func (r *Ring) Map(h *RingHeader) bool {
 func (r *Ring) LoadHead() uint32   { return atomic.LoadUint32(&r.hdr.Head) }
 func (r *Ring) LoadTail() uint32   { return atomic.LoadUint32(&r.hdr.Tail) }
 func (r *Ring) StoreHead(v uint32) { atomic.StoreUint32(&r.hdr.Head, v) }
+
+// Reap moves up to len(evs) of ctx's completions into evs without
+// waiting and returns how many: from r in user space, publishing the new
+// head before it returns (so before the caller handles them), or with
+// io_getevents when r is nil (a ring whose layout Map refused). Only one
+// reaper at a time may use a ring.
+func Reap(ctx Context, r *Ring, evs []Event) int {
+	if r == nil {
+		n, _ := GetEvents(ctx, 0, evs, false) // -1 on an error: nothing taken
+		return max(n, 0)
+	}
+	h, t := r.LoadHead(), r.LoadTail()
+	nr := uint32(len(r.Events))
+	n := 0
+	for h != t && n < len(evs) {
+		if h >= nr || t >= nr {
+			panic("kaio: inconsistent aio_ring head/tail")
+		}
+		evs[n] = r.Events[h]
+		n++
+		if h++; h == nr {
+			h = 0
+		}
+	}
+	r.StoreHead(h)
+	return n
+}

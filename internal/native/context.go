@@ -26,8 +26,8 @@ type Context struct {
 	mapped bool // ring is readable in user space
 	ring   linuxaio.Ring
 
-	// Guarded by Ctx.Mu: io_getevents' buffer when the ring is not
-	// mapped, and the kernel waiter's ppoll timeout (one kernel waiter at
+	// Guarded by Ctx.Mu: the drain's buffer of completions, and the
+	// kernel waiter's ppoll timeout (one kernel waiter at
 	// a time; in the heap, as the kernel reads it through a pointer).
 	scratch [64]linuxaio.Event
 	kwTs    unix.Timespec

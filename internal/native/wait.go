@@ -48,37 +48,18 @@ func (c *Context) WakeKernel() {
 // kernel's ring (io_getevents without waiting where the ring cannot be
 // read in user space). Hold Ctx.Mu.
 func (c *Context) DrainLocked() {
-	if c.mapped {
-		h := c.ring.LoadHead()
-		t := c.ring.LoadTail()
-		nr := uint32(len(c.ring.Events))
-		for h != t {
-			if h >= nr || t >= nr {
-				panic("kaio: inconsistent aio_ring head/tail")
-			}
-			ev := c.ring.Events[h]
-			h++
-			if h == nr {
-				h = 0
-			}
-			c.ring.StoreHead(h) // before the event is handled: a transfer may poll again
-			c.completed(ev.Data, ev.Res)
-			t = c.ring.LoadTail()
-		}
-		return
+	ring := &c.ring
+	if !c.mapped {
+		ring = nil
 	}
+	// Until the ring is empty: handling an event may poll again (a
+	// stream's transfer), and the poll may complete at once.
 	for {
-		n, e := linuxaio.GetEvents(c.ctx, 0, c.scratch[:], false)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return // n is -1: nothing to take in (the ring's fast path above serves a live context)
-		}
+		n := linuxaio.Reap(c.ctx, ring, c.scratch[:])
 		for _, ev := range c.scratch[:n] {
 			c.completed(ev.Data, ev.Res)
 		}
-		if n < len(c.scratch) {
+		if n == 0 {
 			return
 		}
 	}

@@ -489,25 +489,11 @@ func (c *Context) completeAIO(q *aioQueue, evs []linuxaio.Event) {
 
 // reap moves up to len(q.evs) completions into q.evs.
 func (q *aioQueue) reap() int {
+	ring := &q.ring
 	if !q.mapped {
-		n, _ := linuxaio.GetEvents(q.ctx, 0, q.evs[:], false)
-		return max(n, 0)
+		ring = nil
 	}
-	h, t := q.ring.LoadHead(), q.ring.LoadTail()
-	nr := uint32(len(q.ring.Events))
-	n := 0
-	for h != t && n < len(q.evs) {
-		if h >= nr || t >= nr {
-			panic("kaio: inconsistent aio_ring head/tail")
-		}
-		q.evs[n] = q.ring.Events[h]
-		n++
-		if h++; h == nr {
-			h = 0
-		}
-	}
-	q.ring.StoreHead(h)
-	return n
+	return linuxaio.Reap(q.ctx, ring, q.evs[:])
 }
 
 // fromKernel takes in what Linux AIO did with r: its result, or a refusal
