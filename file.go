@@ -38,7 +38,7 @@ func OpenFile(name string, flag int, perm os.FileMode, opts ...FileOption) (*Fil
 	if err != nil {
 		return nil, err
 	}
-	kf, err := NewFile(f, opts...)
+	kf, err := newFile(f, true, opts)
 	if err != nil {
 		f.Close()
 		return nil, err

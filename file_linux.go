@@ -36,6 +36,7 @@ type File struct {
 	f        *os.File
 	name     string
 	fd       int
+	dup      bool // fd is the File's own duplicate of f's (newFile)
 	ring     *fileRing
 	seekable bool // a regular file or a block device: ReadAt, WriteAt and Seek work
 	append   bool // O_APPEND: WriteAt is refused, as os.File refuses it
@@ -87,8 +88,17 @@ func sharedContext() (*Context, error) {
 
 // NewFile makes a File of f, which it takes over: the File's Close closes
 // f, and f should not be used directly any more. On an error f is still
-// the caller's.
-func NewFile(f *os.File, opts ...FileOption) (*File, error) {
+// the caller's. The File does its I/O through a duplicate of f's
+// descriptor, so that closing f early, against this, cannot make it act
+// on another file that gets the number.
+func NewFile(f *os.File, opts ...FileOption) (*File, error) { return newFile(f, false, opts) }
+
+// newFile is NewFile. The File's calls use a descriptor of its own, a
+// duplicate of f's, unless f is private (OpenFile's, which nobody else
+// can close): a caller that closes the f it gave NewFile, against its
+// doc, must not let the number go to another file under the File, whose
+// requests own their file.
+func newFile(f *os.File, private bool, opts []FileOption) (*File, error) {
 	if f == nil {
 		return nil, &os.PathError{Op: "open", Err: unix.EBADF}
 	}
@@ -99,20 +109,40 @@ func NewFile(f *os.File, opts ...FileOption) (*File, error) {
 		return nil, kf.pathErr("open", err)
 	}
 	// Control, not Fd: Fd would make a non-blocking fd blocking.
-	if err := rc.Control(func(fd uintptr) { kf.fd = int(fd) }); err != nil {
+	cerr := rc.Control(func(fd uintptr) {
+		kf.fd = int(fd)
+		if !private {
+			kf.fd, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+			kf.dup = err == nil
+		}
+	})
+	if cerr != nil {
 		return nil, kf.pathErr("open", os.ErrClosed)
 	}
+	if err != nil {
+		return nil, kf.pathErr("open", err)
+	}
 	if err := kf.learn(); err != nil {
+		kf.closeDup()
 		return nil, kf.pathErr("open", err)
 	}
 	c := cfg.ctx
 	if c == nil {
 		if c, err = sharedContext(); err != nil {
+			kf.closeDup()
 			return nil, kf.pathErr("open", err)
 		}
 	}
 	kf.ring = c.fileRing()
 	return kf, nil
+}
+
+// closeDup closes the File's own descriptor, if it has one (newFile).
+func (f *File) closeDup() {
+	if f.dup {
+		unix.Close(f.fd)
+		f.dup = false
+	}
 }
 
 // learn reads the fd's type and flags: what decides the paths a call
@@ -472,5 +502,6 @@ func (f *File) Close() error {
 		}
 		<-f.closed
 	}
+	f.closeDup()
 	return f.f.Close()
 }

@@ -31,7 +31,11 @@ func forgetFileRing(*Context) {}
 // f, and f should not be used directly any more. On an error f is still
 // the caller's. Here OnContext has no Context to run on (Setup fails with
 // errors.ErrUnsupported), so a File given one is refused with that error.
-func NewFile(f *os.File, opts ...FileOption) (*File, error) {
+func NewFile(f *os.File, opts ...FileOption) (*File, error) { return newFile(f, false, opts) }
+
+// newFile is NewFile; here a File does its I/O through f itself, so
+// whether anybody else holds f (private: OpenFile's) changes nothing.
+func newFile(f *os.File, private bool, opts []FileOption) (*File, error) {
 	if f == nil {
 		return nil, &os.PathError{Op: "open", Err: os.ErrInvalid}
 	}
