@@ -465,15 +465,15 @@ func (c *Ctx[P]) issue(b *batch[P]) {
 			continue // refused, or completed (and perhaps reused) already
 		}
 		r.issued = true
-		if c.issueWaits > 0 {
-			c.wakeLocked() // a Cancel waits for it
-		}
 		if r.cancelled && r.asking == 0 {
 			if op := c.askLocked(r, false); op != nil {
 				ask[nask] = op
 				nask++
 			}
 		}
+	}
+	if c.issueWaits > 0 {
+		c.wakeLocked() // a Cancel waits for one of them
 	}
 	clear(b.reqs[:])
 	clear(reqs)
