@@ -172,6 +172,32 @@ func sameBytes(t *testing.T, what string, got, want []byte) {
 // program byte-swaps eventfd values per fd number, and a duplicate made
 // that way is not swapped: the program's 1 arrives as 1<<56. A kernel
 // never does this.
+// eventfdSum reads the non-blocking eventfd efd until the counts read add
+// up to want, or ten seconds pass, and returns their sum. An engine, like
+// the kernel's aio_complete, signals a request's eventfd after its event is
+// in the ring and the ring's lock is released, so a reaper can hold the
+// event before the signal lands.
+func eventfdSum(t *testing.T, efd int, want uint64) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var sum uint64
+	for sum < want {
+		var b [8]byte
+		n, err := unix.Read(efd, b[:])
+		switch {
+		case err == unix.EAGAIN && time.Now().After(deadline):
+			return sum
+		case err == unix.EAGAIN:
+			unix.Poll([]unix.PollFd{{Fd: int32(efd), Events: unix.POLLIN}}, 100)
+		case err != nil || n != 8:
+			t.Fatalf("read of the eventfd: %d bytes, %v", n, err)
+		default:
+			sum += binary.NativeEndian.Uint64(b[:])
+		}
+	}
+	return sum
+}
+
 func eventfdsAgree(t *testing.T) {
 	t.Helper()
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
