@@ -139,8 +139,14 @@ func (c *Ctx[P]) Cancel(i *core.Iocb) error {
 			return nil
 		case r.state == stBlocked:
 			return unix.EAGAIN // a blocking transfer is under way
-		case r.cancelled && r.asking > 0:
-			return nil // another Cancel is asking, and asks again on NotFound
+		case r.cancelled:
+			// Another Cancel is asking (and asks again on NotFound), or
+			// the kernel cancelled it already and its -ECANCELED is on
+			// its way: asking again would find nothing (Linux AIO posts
+			// a cancelled poll's event from a workqueue) and, after its
+			// retries, say EAGAIN for a request whose event comes.
+			// uncancelLocked clears the mark when no cancel took.
+			return nil
 		case !r.issued:
 			// Being issued: nothing can be cancelled before the kernel
 			// has it. Wait for the issuer, then ask as for any other
