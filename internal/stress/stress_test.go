@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -165,6 +167,30 @@ func TestRandomOffsetsInRange(t *testing.T) {
 	}
 }
 
+// hist is a line of the classic's latency histogram: counts of ios under
+// 100, 250, 500, 1000, 5000 and 10000 ms.
+const hist = "\t [0-9]+ < 100 [0-9]+ < 250 [0-9]+ < 500 [0-9]+ < 1000 [0-9]+ < 5000 [0-9]+ < 10000"
+
+// histTotals returns each histogram line's count of ios, in order.
+func histTotals(s string) []int {
+	var totals []int
+	re := regexp.MustCompile("^" + hist + "$")
+	for _, line := range strings.Split(s, "\n") {
+		if !re.MatchString(line) {
+			continue
+		}
+		total := 0
+		for i, f := range strings.Fields(line) {
+			if i%3 == 0 {
+				n, _ := strconv.Atoi(f)
+				total += n
+			}
+		}
+		totals = append(totals, total)
+	}
+	return totals
+}
+
 func TestFlagFamilies(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -179,11 +205,10 @@ func TestFlagFamilies(t *testing.T) {
 		{"latency", []string{"-s", "2", "-l", "-L", "-o", "0", "f"}, []string{
 			// The classic's order: the latency lines, then the lines of
 			// the wait for the stage's last completions.
-			`latency min [0-9.]+ avg [0-9.]+ max [0-9.]+`, "\t 4 < 100 0 < 250 0 < 500 0 < 1000 0 < 5000 0 < 10000",
+			`latency min [0-9.]+ avg [0-9.]+ max [0-9.]+`, hist,
 			`latency p50 [0-9.]+ p99 [0-9.]+ p99.9 [0-9.]+ max [0-9.]+`,
 			`completion latency min [0-9.]+ avg [0-9.]+ max [0-9.]+`,
-			// All 32 completions of the stage, not the classic's 32 - depth.
-			"\t 32 < 100 0 < 250 0 < 500 0 < 1000 0 < 5000 0 < 10000",
+			hist,
 			`completion latency p50 [0-9.]+ p99 [0-9.]+ p99.9 [0-9.]+ max [0-9.]+`,
 			`write on .*`,
 			`thread 0 write totals .*`}, ""},
@@ -231,6 +256,14 @@ func TestFlagFamilies(t *testing.T) {
 			mustMatch(t, stderr, tc.patterns...)
 			if want := strings.ReplaceAll(tc.stdout, "F", filepath.Join(dir, "f")); want != "" && stdout != want {
 				t.Fatalf("stdout %q, want %q", stdout, want)
+			}
+			if tc.name == "latency" {
+				// Every io lands in a bucket, whatever the machine's load:
+				// 4 submits, and all 32 completions of the stage (not the
+				// classic's 32 - depth).
+				if got := histTotals(stderr); !slices.Equal(got, []int{4, 32}) {
+					t.Fatalf("histogram totals %v, want [4 32]:\n%s", got, stderr)
+				}
 			}
 			if tc.name == "unlink" {
 				if _, err := os.Stat(filepath.Join(dir, "f")); !errors.Is(err, os.ErrNotExist) {
