@@ -114,7 +114,9 @@ func Check(i *Iocb, fi *FdInfo) error {
 	case i.Flags&^FlagResFd != 0:
 		return Refuse(unix.EINVAL, WhyFlags, int64(i.Flags), 0)
 	}
-	i.dropStale()
+	if loadClaim(i) != nil { // a load, not a call, on the common path
+		i.dropStale()
+	}
 	rw := i.Op.Reads() || i.Op.Writes()
 	switch {
 	case rw && i.RWFlags&^KnownRWF != 0:

@@ -70,6 +70,10 @@ type aioQueue struct {
 	pending    *request
 	pendingEnd **request // &pending, or the last one's nextAIO: where the next goes
 	inKernel   int
+	// queued is pending != nil, written under Context.k.Mu and read
+	// without it by flushAIO's first look: a caller that queued an iocb
+	// sees its own store; one that queued nothing skips the lock.
+	queued atomic.Bool
 
 	// ringMu is held by whoever takes completions off the kernel's ring:
 	// the reaper, reading the mapped ring, or a GetEvents that waits in
@@ -171,6 +175,7 @@ func (c *Context) toKernel(r *request) (int64, bool) {
 	r.nextAIO = nil
 	*q.pendingEnd = r
 	q.pendingEnd = &r.nextAIO
+	q.queued.Store(true)
 	c.k.Mu.Unlock()
 	return 0, true
 }
@@ -239,8 +244,8 @@ func (r *request) prepAIO(q *aioQueue) {
 // complete and be reused before this returns.
 func (c *Context) flushAIO() {
 	q := c.aio.Load()
-	if q == nil || q == aioOff {
-		return // nothing was ever queued: no lock to take
+	if q == nil || q == aioOff || !q.queued.Load() {
+		return // nothing queued (by this caller, at least): no lock to take
 	}
 	var ptrs [64]uintptr
 	var reqs [64]*request
@@ -258,6 +263,7 @@ func (c *Context) flushAIO() {
 		}
 		if q.pending == nil {
 			q.pendingEnd = &q.pending
+			q.queued.Store(false)
 		}
 		more = q.pending != nil
 		c.k.Mu.Unlock()

@@ -197,17 +197,23 @@ func (c *Context) completeBatch(reqs []*request, res []int64) {
 	if len(reqs) == 0 {
 		return
 	}
-	var sigs [batchMax]resfdSignal
 	for _, r := range reqs {
-		c.release(r)
+		if r.reg != nil || r.ownFd || r.viaAIO { // most hold nothing: no call
+			c.release(r)
+		}
 	}
+	var sigs [batchMax]resfdSignal // the eventfds to signal, most often none
+	nsig := 0
 	c.k.Mu.Lock()
 	for j, r := range reqs {
-		sigs[j] = c.finishLocked(r, res[j])
+		if s := c.finishLocked(r, res[j]); s.fd >= 0 {
+			sigs[nsig] = s
+			nsig++
+		}
 	}
 	c.wakeReapersLocked()
 	c.k.Mu.Unlock()
-	for _, s := range sigs[:len(reqs)] {
+	for _, s := range sigs[:nsig] {
 		s.signal()
 	}
 }
@@ -264,7 +270,7 @@ func (r *request) holdResFd() unix.Errno {
 // eventfd to signal after unlocking. After the lock is released the
 // request may be reused at once.
 func (c *Context) finishLocked(r *request, res int64) resfdSignal {
-	iocb, resfd := r.iocb, resfdSignal{r.resfd, r.ownResFd}
+	iocb, resfd := r.iocb, resfdSignal{int32(r.resfd), r.ownResFd}
 	r.ownResFd = false
 	c.k.DoneLocked(&r.k)
 	if r.sync {
@@ -296,15 +302,15 @@ func (c *Context) finishLocked(r *request, res int64) resfdSignal {
 // resfdSignal is a finished request's eventfd (-1: none), to be signalled
 // after ctx_lock is released, and closed then if the request owned it.
 type resfdSignal struct {
-	fd    int
+	fd    int32
 	owned bool
 }
 
 func (s resfdSignal) signal() {
 	if s.fd >= 0 {
-		core.SignalEventfd(s.fd)
+		core.SignalEventfd(int(s.fd))
 		if s.owned {
-			unix.Close(s.fd)
+			unix.Close(int(s.fd))
 		}
 	}
 }
