@@ -114,9 +114,7 @@ func Check(i *Iocb, fi *FdInfo) error {
 	case i.Flags&^FlagResFd != 0:
 		return Refuse(unix.EINVAL, WhyFlags, int64(i.Flags), 0)
 	}
-	if loadClaim(i) != nil { // a load, not a call, on the common path
-		i.dropStale()
-	}
+	i.dropStale()
 	rw := i.Op.Reads() || i.Op.Writes()
 	switch {
 	case rw && i.RWFlags&^KnownRWF != 0:

@@ -55,12 +55,19 @@ func (i *Iocb) ClaimedBy(owner any) *Claim {
 }
 
 // dropStale lets the owner of the claim i points at, if any, drop it if it
-// is stale. Call it without any engine lock held.
+// is stale. Call it without any engine lock held. It inlines: on the
+// common path, where i points at nothing, it is one load.
 func (i *Iocb) dropStale() {
-	cl := loadClaim(i)
-	if cl == nil {
-		return
+	if cl := loadClaim(i); cl != nil {
+		dropStaleClaim(i, cl)
 	}
+}
+
+// dropStaleClaim is dropStale's rare path, kept out of line so that
+// dropStale stays small enough to inline.
+//
+//go:noinline
+func dropStaleClaim(i *Iocb, cl *Claim) {
 	if o, ok := cl.Owner.(ClaimOwner); ok {
 		o.DropStaleClaim(cl, i)
 	}

@@ -117,9 +117,7 @@ func (c *Context) submitChunk(iocbs []*core.Iocb, plans []plan, reqs []*request,
 			reqs[done], results[done] = r, res
 			done++
 		}
-		if a != kick.None { // most first iterations finish: no call
-			kick.Finish(a, &r.k.Note, c)
-		}
+		kick.Finish(a, &r.k.Note, c)
 	}
 	c.completeBatch(reqs[:done], results[:done])
 	c.flushAIO() // the first iterations of O_DIRECT reads and writes and fsyncs queued for io_submit
