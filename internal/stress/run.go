@@ -217,43 +217,13 @@ func Run(cfg Config, stdout, stderr io.Writer) int {
 		nthreads, nfiles, cfg.Contexts, cfg.ContextOffset/mib, onOff)
 	out.printf("kaio engine %s\n", g.engine)
 
-	// Cut the buffers: depth units per oper, thread by thread, then the
-	// verify pattern, as the classic's setup_ious.
-	mem := bufs.aligned
-	fill := byte(0)
-	if cfg.Verify {
-		fill = 'b'
-	}
-	for _, t := range threads {
-		n := t.numFiles * cfg.Depth
-		t.ios = make([]ioUnit, n)
-		for i := range t.ios {
-			io := &t.ios[i]
-			io.buf = mem[:cfg.RecLen:cfg.RecLen]
-			mem = mem[pad:]
-			if fill != 0 {
-				for k := range io.buf {
-					io.buf[k] = fill
-				}
-			}
-			io.iocb.Buf = io.buf
-			io.iocb.Data = uint64(i)
-			io.next = t.free
-			t.free = io
-		}
-		t.iocbs = make([]*kaio.Iocb, g.maxIOSubmit)
-		t.events = make([]kaio.Event, n)
-		t.scratch = make([]*oper, 0, t.numFiles)
-	}
-	g.verifyBuf = mem[:cfg.RecLen]
-	for k := range g.verifyBuf {
-		g.verifyBuf[k] = 'b'
-	}
+	var region []byte
+	region, g.verifyBuf = cutBuffers(threads, bufs.aligned, &cfg, g.maxIOSubmit)
 	// The io units' buffers live for the whole run: register them, as fio
 	// does with fixedbufs (on uring each read and write then skips
 	// get_user_pages; the other engines accept and ignore it). A refusal
 	// (the locked-memory limit, more than 1 GiB) only costs that saving.
-	if region := bufs.aligned[:len(bufs.aligned)-len(mem)]; len(region) > 0 && len(region) <= 1<<30 {
+	if len(region) > 0 && len(region) <= 1<<30 {
 		for _, t := range threads {
 			t.ctx.RegisterBuffers(region)
 		}
@@ -563,4 +533,42 @@ type StageResult struct {
 
 	SubmitLatency     LatencySummary `json:"submit_latency"`     // per Submit call
 	CompletionLatency LatencySummary `json:"completion_latency"` // per io, Submit to reap
+}
+
+// cutBuffers cuts mem into the io units: depth units per oper, thread by
+// thread, then the verify pattern, as the classic's setup_ious. It
+// returns the units' region and the pattern. Each unit is filled, with zeros unless verifying,
+// as the classic's memset does: the pages are faulted in here, not in
+// the first stage's timing.
+func cutBuffers(threads []*thread, mem []byte, cfg *Config, maxIOSubmit int) (region, verifyBuf []byte) {
+	all := mem
+	pad := padded(cfg.RecLen, cfg.Align)
+	fill := byte(0)
+	if cfg.Verify {
+		fill = 'b'
+	}
+	for _, t := range threads {
+		n := t.numFiles * cfg.Depth
+		t.ios = make([]ioUnit, n)
+		for i := range t.ios {
+			io := &t.ios[i]
+			io.buf = mem[:cfg.RecLen:cfg.RecLen]
+			mem = mem[pad:]
+			for k := range io.buf {
+				io.buf[k] = fill
+			}
+			io.iocb.Buf = io.buf
+			io.iocb.Data = uint64(i)
+			io.next = t.free
+			t.free = io
+		}
+		t.iocbs = make([]*kaio.Iocb, maxIOSubmit)
+		t.events = make([]kaio.Event, n)
+		t.scratch = make([]*oper, 0, t.numFiles)
+	}
+	verifyBuf = mem[:cfg.RecLen]
+	for k := range verifyBuf {
+		verifyBuf[k] = 'b'
+	}
+	return all[:len(all)-len(mem)], verifyBuf
 }
