@@ -20,7 +20,11 @@ import (
 // nothing is copied per I/O, and an Event's Obj is the caller's *Iocb.
 type engineContext struct{ be core.Backend }
 
-func (e engineContext) submit(iocbs []*Iocb) (int, error) {
+func (e engineContext) submit(iocbs []*Iocb) (int, error) { return e.submitHint(iocbs, nil) }
+
+// submitHint is submit with what the caller knows of an fd it keeps open
+// throughout the call (core.FdInfo.Hint): a File's ring passes its File's.
+func (e engineContext) submitHint(iocbs []*Iocb, hint *core.FdInfo) (int, error) {
 	var n int
 	var err error
 	// Called through their concrete types, the engines' Submit methods
@@ -29,11 +33,11 @@ func (e engineContext) submit(iocbs []*Iocb) (int, error) {
 	// where an interface call would allocate it on every call.
 	switch be := e.be.(type) {
 	case *retry.Context:
-		n, err = be.Submit(coreIocbs(iocbs))
+		n, err = be.SubmitHint(coreIocbs(iocbs), hint)
 	case *uring.Context:
-		n, err = be.Submit(coreIocbs(iocbs))
+		n, err = be.SubmitHint(coreIocbs(iocbs), hint)
 	case *native.Context:
-		n, err = be.Submit(coreIocbs(iocbs))
+		n, err = be.SubmitHint(coreIocbs(iocbs), hint)
 	default: // an engine not listed above: through the interface, on a copy
 		n, err = be.Submit(append([]*core.Iocb(nil), coreIocbs(iocbs)...))
 	}

@@ -4,6 +4,7 @@ package kaio
 
 import (
 	"context"
+	"github.com/kaio-go/kaio/internal/core"
 	"io"
 	"os"
 	"sync"
@@ -39,7 +40,11 @@ type File struct {
 	dup      bool // fd is the File's own duplicate of f's (newFile)
 	ring     *fileRing
 	seekable bool // a regular file or a block device: ReadAt, WriteAt and Seek work
-	append   bool // O_APPEND: WriteAt is refused, as os.File refuses it
+	// info is what Submit learns of fd, learnt once at open: the File
+	// keeps fd open while any request on it is in flight, so Submit
+	// need only read its flags again (core.FdInfo.Hint).
+	info   core.FdInfo
+	append bool // O_APPEND: WriteAt is refused, as os.File refuses it
 
 	// Inline RWF_NOWAIT attempts are worth making: set at open for
 	// buffered regular files, cleared for good when the kernel or the
@@ -148,16 +153,13 @@ func (f *File) closeDup() {
 // learn reads the fd's type and flags: what decides the paths a call
 // takes.
 func (f *File) learn() error {
-	fl, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFL, 0)
-	if err != nil {
+	f.info.Reset()
+	if err := core.LookFd(f.fd, &f.info); err != nil {
 		return err
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(f.fd, &st); err != nil {
-		return err
-	}
-	t := st.Mode & unix.S_IFMT
-	f.seekable = t == unix.S_IFREG || t == unix.S_IFBLK
+	f.info.ResFd = -1
+	fl := f.info.Flags
+	f.seekable = f.info.Seekable()
 	f.append = fl&unix.O_APPEND != 0
 	// O_DIRECT I/O never completes inline: RWF_NOWAIT does not make it
 	// asynchronous, it only fails it.

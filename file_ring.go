@@ -270,7 +270,10 @@ func (r *fileRing) flushLocked() {
 		r.submitted += uint64(k)
 		r.maxBatch = max(r.maxBatch, k)
 		r.mu.Unlock()
-		n, err := r.c.Submit(r.subIocbs[:k]...)
+		// Every op here holds a reference on its File, so the first
+		// one's fd stays open throughout: its info spares Submit
+		// looking it up (the others' are looked up as usual).
+		n, err := r.c.be.submitHint(r.subIocbs[:k], &r.subOps[0].f.info)
 		errno := errnoOf(err)
 		r.mu.Lock()
 		for _, o := range r.subOps[:n] {

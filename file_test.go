@@ -458,6 +458,76 @@ func TestFileDirect(t *testing.T) {
 	})
 }
 
+// TestFileDirectFlagChanged: a File reads its fd's flags at every
+// submission, so O_DIRECT turned off or on with fcntl after the File was
+// made is seen: an unaligned read then works, or is EINVAL, as the kernel
+// says for the fd as it is now.
+func TestFileDirectFlagChanged(t *testing.T) {
+	onEachEngine(t, 8, func(t *testing.T, c *kaio.Context) {
+		const size = 64 << 10
+		want := patterned(size, 5)
+		setDirect := func(f *kaio.File, on bool) {
+			t.Helper()
+			fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+			if err == nil {
+				if on {
+					fl |= unix.O_DIRECT
+				} else {
+					fl &^= unix.O_DIRECT
+				}
+				_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, fl)
+			}
+			if err != nil {
+				t.Fatalf("fcntl O_DIRECT %v: %v", on, err)
+			}
+		}
+
+		f, _ := openTemp(t, c, "was-direct", true)
+		out := kaio.AlignedBuffer(size)
+		copy(out, want)
+		if n, err := f.WriteAt(out, 0); n != size || err != nil {
+			t.Fatalf("WriteAt: %d, %v", n, err)
+		}
+		setDirect(f, false)
+		in := make([]byte, size+1)[1:] // unaligned: fine without O_DIRECT
+		for i := 0; i < 3; i++ {
+			if n, err := f.ReadAt(in[:4000], 100); n != 4000 || err != nil || !bytes.Equal(in[:4000], want[100:4100]) {
+				t.Fatalf("unaligned ReadAt after O_DIRECT was cleared: %d, %v", n, err)
+			}
+		}
+
+		// A buffered File on a file system that takes O_DIRECT. Its first
+		// buffered write finds out that ext4 refuses RWF_NOWAIT for
+		// writes, so its later writes go through the ring, where Submit
+		// must see the new flag and the file's O_DIRECT alignment.
+		q := filepath.Join(directDir(t), "now-direct")
+		g, err := kaio.OpenFile(q, os.O_CREATE|os.O_RDWR, 0o600, kaio.OnContext(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		if n, err := g.WriteAt(want, 0); n != size || err != nil {
+			t.Fatalf("WriteAt: %d, %v", n, err)
+		}
+		g.Sync()
+		setDirect(g, true)
+		uncache(t, q)
+		_, err = g.ReadAt(in[:4000], 100)
+		pathErr(t, "unaligned ReadAt after O_DIRECT was set", err, "read", q, unix.EINVAL)
+		_, err = g.WriteAt(in[:4000], 100)
+		pathErr(t, "unaligned WriteAt after O_DIRECT was set", err, "write", q, unix.EINVAL)
+		al := kaio.AlignedBuffer(8192)
+		copy(al, want[8192:])
+		if n, err := g.WriteAt(al, 8192); n != 8192 || err != nil {
+			t.Fatalf("aligned WriteAt after O_DIRECT was set: %d, %v", n, err)
+		}
+		clear(al)
+		if n, err := g.ReadAt(al, 8192); n != 8192 || err != nil || !bytes.Equal(al, want[8192:8192+8192]) {
+			t.Fatalf("aligned ReadAt after O_DIRECT was set: %d, %v", n, err)
+		}
+	})
+}
+
 func TestAlignedBuffer(t *testing.T) {
 	for _, size := range []int{1, 511, 512, 4095, 4096, 4097, 65536, 1 << 20} {
 		b := kaio.AlignedBuffer(size)

@@ -25,9 +25,15 @@ type FdInfo struct {
 	MemAlign, OffAlign uint32
 	// ResFd is the last Iocb.ResFd found to be an eventfd, or -1.
 	ResFd int
+	// Hint, if set, describes an fd that its owner keeps open for the
+	// whole Submit call (a kaio.File's), as LookFd found it when the
+	// owner opened it. Looking that fd up again then takes only F_GETFL,
+	// the one thing about an open fd that can change (fcntl F_SETFL);
+	// should O_DIRECT have changed, the fd is looked up in full.
+	Hint *FdInfo
 }
 
-// Reset forgets the cached fds.
+// Reset forgets the cached fds; Hint stays.
 func (f *FdInfo) Reset() { f.Fd, f.ResFd = -1, -1 }
 
 // Seekable reports whether the fd has a file position (a regular file or a
@@ -50,7 +56,8 @@ func (f *FdInfo) CanWrite() bool {
 	return f.Flags&unix.O_PATH == 0 && f.Flags&unix.O_ACCMODE != unix.O_RDONLY
 }
 
-// LookFd fills f for fd: EBADF if it is not open.
+// LookFd fills f for fd: EBADF if it is not open. With a Hint for fd it
+// reads only the flags (see FdInfo.Hint).
 func LookFd(fd int, f *FdInfo) error {
 	if fd < 0 {
 		return unix.EBADF
@@ -58,6 +65,12 @@ func LookFd(fd int, f *FdInfo) error {
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
 		return unix.EBADF
+	}
+	if h := f.Hint; h != nil && h.Fd == fd && (h.Flags^fl)&unix.O_DIRECT == 0 {
+		resfd := f.ResFd
+		*f = *h
+		f.Flags, f.ResFd, f.Hint = fl, resfd, h
+		return nil
 	}
 	if fl&unix.O_DIRECT == 0 {
 		return lookFdFstat(fd, fl, f)
@@ -72,7 +85,7 @@ func LookFd(fd int, f *FdInfo) error {
 		}
 		return lookFdFstat(fd, fl, f) // statx refused (before 4.11, or by seccomp)
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: uint32(sx.Mode), Dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), Ino: sx.Ino, ResFd: f.ResFd, MemAlign: 512, OffAlign: 512}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: uint32(sx.Mode), Dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), Ino: sx.Ino, ResFd: f.ResFd, Hint: f.Hint, MemAlign: 512, OffAlign: 512}
 	if sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
 		f.MemAlign, f.OffAlign = sx.Dio_mem_align, sx.Dio_offset_align
 	}
@@ -86,7 +99,7 @@ func lookFdFstat(fd, fl int, f *FdInfo) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return unix.EBADF
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: uint64(st.Dev), Ino: st.Ino, ResFd: f.ResFd} // Dev is 32-bit on mips
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: uint64(st.Dev), Ino: st.Ino, ResFd: f.ResFd, Hint: f.Hint} // Dev is 32-bit on mips
 	if f.Direct() {
 		f.MemAlign, f.OffAlign = 512, 512
 	}

@@ -121,6 +121,68 @@ func TestLookFdAllocatesNothing(t *testing.T) {
 	}
 }
 
+// TestLookFdHint: with a Hint for the fd, LookFd takes everything from it
+// but the flags, which it reads again; when O_DIRECT has changed since
+// (fcntl F_SETFL), it looks the fd up in full; a closed fd is EBADF all
+// the same; and a Hint for another fd is not used.
+func TestLookFdHint(t *testing.T) {
+	_, fd := tempDirect(t)
+	var hint FdInfo
+	hint.Reset()
+	if err := LookFd(fd, &hint); err != nil {
+		t.Fatal(err)
+	}
+	real := hint
+	hint.Ino++ // marks what came from the hint
+	look := func(fd int) (FdInfo, error) {
+		var fi FdInfo
+		fi.Reset()
+		fi.ResFd = 7
+		fi.Hint = &hint
+		err := LookFd(fd, &fi)
+		if fi.Hint != &hint || fi.ResFd != 7 {
+			t.Errorf("LookFd lost Hint or ResFd: %+v", fi)
+		}
+		return fi, err
+	}
+
+	fi, err := look(fd)
+	if err != nil || fi.Ino != hint.Ino || !fi.Direct() || fi.MemAlign != real.MemAlign || fi.OffAlign != real.OffAlign {
+		t.Fatalf("with a matching hint: %+v, %v; want the hint's (ino %d)", fi, err, hint.Ino)
+	}
+	// The flags are read again: O_NOATIME, O_APPEND or O_NONBLOCK may
+	// change under a hint, and are seen.
+	fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|unix.O_APPEND); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := look(fd); fi.Flags&unix.O_APPEND == 0 || fi.Ino != hint.Ino {
+		t.Errorf("O_APPEND set under the hint: flags %#x, ino %d", fi.Flags, fi.Ino)
+	}
+	// O_DIRECT cleared: a full lookup, without O_DIRECT's alignment.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_DIRECT); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := look(fd); err != nil || fi.Ino != real.Ino || fi.Direct() || fi.MemAlign != 0 {
+		t.Errorf("O_DIRECT cleared under the hint: %+v, %v; want a fresh lookup", fi, err)
+	}
+	// Another fd: the hint is not its.
+	var p [2]int
+	if err := unix.Pipe(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	if fi, err := look(p[0]); err != nil || fi.Seekable() || fi.Ino == hint.Ino {
+		t.Errorf("a pipe under another fd's hint: %+v, %v", fi, err)
+	}
+	// Closed: EBADF, hint or not.
+	unix.Close(p[1])
+	hint.Fd = p[1]
+	if _, err := look(p[1]); err != unix.EBADF {
+		t.Errorf("closed fd under its hint: %v, want EBADF", err)
+	}
+}
+
 // tempDirect is a new temporary file and a second fd of it opened with
 // O_DIRECT, both closed when t ends; the test is skipped where the file
 // system refuses O_DIRECT.

@@ -273,9 +273,14 @@ const batchMax = 64
 // returns), takes and prepares it in one critical section, issues it
 // without Mu, and then asks the kernel to cancel whatever Cancel or
 // Destroy marked meanwhile.
-func (c *Ctx[P]) Submit(iocbs []*core.Iocb) (int, error) {
+func (c *Ctx[P]) Submit(iocbs []*core.Iocb) (int, error) { return c.SubmitHint(iocbs, nil) }
+
+// SubmitHint is Submit with what the caller knows of an fd it keeps open
+// throughout (see core.FdInfo.Hint); hint may be nil.
+func (c *Ctx[P]) SubmitHint(iocbs []*core.Iocb, hint *core.FdInfo) (int, error) {
 	var fi core.FdInfo
 	fi.Reset()
+	fi.Hint = hint
 	var plans [batchMax]plan
 	n := 0
 	for n < len(iocbs) {

@@ -73,9 +73,14 @@ func (c *Context) check(i *core.Iocb, fc *fdCache, pl *plan) error {
 }
 
 // Submit implements core.Backend.
-func (c *Context) Submit(iocbs []*core.Iocb) (int, error) {
+func (c *Context) Submit(iocbs []*core.Iocb) (int, error) { return c.SubmitHint(iocbs, nil) }
+
+// SubmitHint is Submit with what the caller knows of an fd it keeps open
+// throughout (see core.FdInfo.Hint); hint may be nil.
+func (c *Context) SubmitHint(iocbs []*core.Iocb, hint *core.FdInfo) (int, error) {
 	var fc fdCache
 	fc.Reset()
+	fc.Hint = hint
 	var plans [batchMax]plan
 	var reqs [batchMax]*request
 	var results [batchMax]int64
