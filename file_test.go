@@ -5,6 +5,7 @@ package kaio_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -524,6 +525,46 @@ func TestFileDirectFlagChanged(t *testing.T) {
 		clear(al)
 		if n, err := g.ReadAt(al, 8192); n != 8192 || err != nil || !bytes.Equal(al, want[8192:8192+8192]) {
 			t.Fatalf("aligned ReadAt after O_DIRECT was set: %d, %v", n, err)
+		}
+	})
+}
+
+// TestFileFdClosedBehind: a user who closes the File's fd himself gets
+// EBADF from the calls after, through the ring as inline, on every
+// engine: the lookup the File made at open does not stand in for the fd
+// being open (Submit still reads its flags).
+func TestFileFdClosedBehind(t *testing.T) {
+	onEachEngine(t, 8, func(t *testing.T, c *kaio.Context) {
+		for _, direct := range []bool{false, true} {
+			f, p := openTemp(t, c, fmt.Sprintf("closed-behind-%v", direct), direct)
+			buf := kaio.AlignedBuffer(4096)
+			if n, err := f.WriteAt(buf, 0); n != 4096 || err != nil {
+				t.Fatalf("WriteAt: %d, %v", n, err)
+			}
+			if err := unix.Close(int(f.Fd())); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.ReadAt(buf, 0)
+			pathErr(t, "ReadAt on a closed fd", err, "read", p, unix.EBADF)
+			_, err = f.WriteAt(buf, 0)
+			pathErr(t, "WriteAt on a closed fd", err, "write", p, unix.EBADF)
+			err = f.Sync()
+			pathErr(t, "Sync on a closed fd", err, "sync", p, unix.EBADF)
+			// Put a descriptor of the file back under the number, before
+			// anything else takes it, for the File's Close to close.
+			fd, err := unix.Open(p, unix.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fd != int(f.Fd()) {
+				if err := unix.Dup3(fd, int(f.Fd()), unix.O_CLOEXEC); err != nil {
+					t.Fatal(err)
+				}
+				unix.Close(fd)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
 		}
 	})
 }
