@@ -4,12 +4,12 @@ package kaio
 
 import (
 	"context"
-	"github.com/kaio-go/kaio/internal/core"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
 
+	"github.com/kaio-go/kaio/internal/core"
 	"golang.org/x/sys/unix"
 )
 
@@ -157,7 +157,6 @@ func (f *File) learn() error {
 	if err := core.LookFd(f.fd, &f.info); err != nil {
 		return err
 	}
-	f.info.ResFd = -1
 	fl := f.info.Flags
 	f.seekable = f.info.Seekable()
 	f.append = fl&unix.O_APPEND != 0

@@ -132,7 +132,7 @@ func TestLookFdHint(t *testing.T) {
 	if err := LookFd(fd, &hint); err != nil {
 		t.Fatal(err)
 	}
-	real := hint
+	found := hint
 	hint.Ino++ // marks what came from the hint
 	look := func(fd int) (FdInfo, error) {
 		var fi FdInfo
@@ -147,7 +147,7 @@ func TestLookFdHint(t *testing.T) {
 	}
 
 	fi, err := look(fd)
-	if err != nil || fi.Ino != hint.Ino || !fi.Direct() || fi.MemAlign != real.MemAlign || fi.OffAlign != real.OffAlign {
+	if err != nil || fi.Ino != hint.Ino || !fi.Direct() || fi.MemAlign != found.MemAlign || fi.OffAlign != found.OffAlign {
 		t.Fatalf("with a matching hint: %+v, %v; want the hint's (ino %d)", fi, err, hint.Ino)
 	}
 	// The flags are read again: O_NOATIME, O_APPEND or O_NONBLOCK may
@@ -163,7 +163,7 @@ func TestLookFdHint(t *testing.T) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_DIRECT); err != nil {
 		t.Fatal(err)
 	}
-	if fi, err := look(fd); err != nil || fi.Ino != real.Ino || fi.Direct() || fi.MemAlign != 0 {
+	if fi, err := look(fd); err != nil || fi.Ino != found.Ino || fi.Direct() || fi.MemAlign != 0 {
 		t.Errorf("O_DIRECT cleared under the hint: %+v, %v; want a fresh lookup", fi, err)
 	}
 	// Another fd: the hint is not its.

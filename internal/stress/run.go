@@ -537,9 +537,9 @@ type StageResult struct {
 
 // cutBuffers cuts mem into the io units: depth units per oper, thread by
 // thread, then the verify pattern, as the classic's setup_ious. It
-// returns the units' region and the pattern. Each unit is filled, with zeros unless verifying,
-// as the classic's memset does: the pages are faulted in here, not in
-// the first stage's timing.
+// returns the units' region and the pattern. Each unit is filled, with
+// zeros unless verifying, as the classic's memset does: the pages are
+// faulted in here, not in the first stage's timing.
 func cutBuffers(threads []*thread, mem []byte, cfg *Config, maxIOSubmit int) (region, verifyBuf []byte) {
 	all := mem
 	pad := padded(cfg.RecLen, cfg.Align)
