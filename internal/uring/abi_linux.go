@@ -130,8 +130,9 @@ const (
 // Setup flags, features, enter flags, the fsync flag, mmap offsets and
 // register opcodes: only those kaio uses.
 const (
-	setupCQSize = 1 << 3
-	setupClamp  = 1 << 4
+	setupCQSize      = 1 << 3
+	setupClamp       = 1 << 4
+	setupCoopTaskrun = 1 << 8
 
 	featSingleMmap = 1 << 0
 	featExtArg     = 1 << 8

@@ -4,6 +4,8 @@ package uring
 
 import (
 	"context"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,5 +55,55 @@ func TestTimeoutWithoutExtArg(t *testing.T) {
 	}()
 	if n, err := c.GetEvents(context.Background(), 1, evs, 5*time.Second); n != 1 || err != nil || evs[0].Res != 1 {
 		t.Fatalf("GetEvents: %d, %v, %+v", n, err, evs[0])
+	}
+}
+
+// The ring is set up with IORING_SETUP_COOP_TASKRUN: a completion is posted
+// by task work on the thread that submitted the request, and the kernel no
+// longer interrupts that thread for it while it runs. A thread asleep
+// (every idle thread of a Go program sleeps in a futex) is still woken for
+// it, and a thread that runs on without a syscall runs it at its next
+// interrupt: the reaper, on another thread, gets its event either way.
+func TestCompletionOnAnIdleOrBusySubmitter(t *testing.T) {
+	for _, busy := range []bool{false, true} {
+		name := "asleep"
+		if busy {
+			name = "spinning"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := newCtx(t, 4)
+			if !c.coopTaskrun {
+				t.Log("this kernel refused IORING_SETUP_COOP_TASKRUN (before 5.19): the plain ring's wake-ups are tested")
+			}
+			r, w := pipe(t)
+			submitted := make(chan error)
+			stop := make(chan struct{})
+			var spin atomic.Bool
+			spin.Store(busy)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				runtime.LockOSThread() // this thread submits, then sleeps or spins
+				defer runtime.UnlockOSThread()
+				_, err := c.Submit([]*core.Iocb{{Op: core.OpPRead, Fd: r, Buf: make([]byte, 1)}})
+				submitted <- err
+				for spin.Load() {
+				}
+				<-stop
+			}()
+			if err := <-submitted; err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond) // the submitter is asleep or spinning
+			unix.Write(w, []byte{1})
+			evs := make([]core.Event, 1)
+			n, err := c.GetEvents(context.Background(), 1, evs, 10*time.Second)
+			spin.Store(false)
+			close(stop)
+			<-done
+			if n != 1 || err != nil || evs[0].Res != 1 {
+				t.Fatalf("GetEvents: %d, %v, %+v", n, err, evs[0])
+			}
+		})
 	}
 }
