@@ -77,7 +77,9 @@ type Context struct {
 	ring     core.Ring              // completions; a slot per request, Do's excepted
 	waiters  core.WaitList[waitFor] // reapers asleep in GetEvents, and free ones
 	stats    core.Stats
-	nowaitNo map[devIno]uint8 // files whose reads (1) / writes (2) refuse RWF_NOWAIT
+	nowaitNo map[devIno]uint8     // files whose reads (1) / writes (2) refuse RWF_NOWAIT
+	files    map[fileKey]*fileRef // the duplicates that waiting requests on regular files share
+	freeRefs *fileRef             // spare fileRefs, linked through next
 
 	offStarts   int  // offload workers started
 	kickStarted bool // the kick worker was started (at the first Signal)
@@ -233,7 +235,12 @@ func (c *Context) releaseHeld(r *request) {
 		r.reg = nil
 	}
 	if r.ownFd {
-		unix.Close(r.fd)
+		if f := r.fref; f != nil {
+			c.releaseFile(f)
+			r.fref = nil
+		} else {
+			unix.Close(r.fd)
+		}
 		r.fd, r.ownFd = -1, false
 	}
 	if r.viaAIO { // cancelled by Destroy while the kernel had it
@@ -247,7 +254,13 @@ func (c *Context) releaseHeld(r *request) {
 // does: from then on the caller may close or reuse Iocb.Fd and Iocb.ResFd.
 // A request that completes inside Submit never pays for it.
 func (r *request) hold() unix.Errno {
-	if !r.ownFd && r.path != pathNone {
+	switch {
+	case r.ownFd || r.path == pathNone:
+	case r.path == pathInline:
+		if e := r.ctx.holdFile(r); e != 0 {
+			return e
+		}
+	default:
 		fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			return err.(unix.Errno)
@@ -255,6 +268,92 @@ func (r *request) hold() unix.Errno {
 		r.fd, r.ownFd = fd, true
 	}
 	return r.holdResFd()
+}
+
+// fileRef is a duplicate of a regular file's (or block device's) fd that
+// the requests on that file waiting at the same time share: the kernel's
+// file reference, counted here, so that a stream of buffered writes that
+// go to the offload workers costs one dup and one close for as long as
+// any of them waits, not one each (they were a seventh of the CPU of
+// aio-stress's buffered write stage). The requests share it whatever fd
+// they were submitted on, since they name their file by device and inode
+// and their open flags (fileKey), and two open file descriptions that
+// agree on those do the same positioned reads and writes: the access mode,
+// O_APPEND and O_DIRECT are among the flags, the file position is not used
+// (pathInline I/O names its offset), and while the duplicate is open its
+// inode cannot be freed, so no other file takes its number. (Should the
+// caller change an fd's flags with fcntl F_SETFL while requests submitted
+// on it wait, those requests see the flags Submit saw.)
+type fileRef struct {
+	fd   int
+	key  fileKey
+	refs int      // the requests holding it; guarded by Context.k.Mu
+	next *fileRef // on Context.freeRefs
+}
+
+// fileKey names what a fileRef stands for.
+type fileKey struct {
+	devIno
+	flags int // F_GETFL
+}
+
+// holdFile gives r, a read or write of a regular file about to wait, a
+// reference on its file's shared duplicate (fileRef), made if need be.
+func (c *Context) holdFile(r *request) unix.Errno {
+	key := fileKey{r.devino, r.flags}
+	c.k.Mu.Lock()
+	f := c.files[key]
+	if f != nil {
+		f.refs++
+	}
+	c.k.Mu.Unlock()
+	if f == nil {
+		fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return err.(unix.Errno)
+		}
+		spare := -1
+		c.k.Mu.Lock()
+		if f = c.files[key]; f != nil { // made by another request meanwhile
+			f.refs++
+			spare = fd
+		} else {
+			if f = c.freeRefs; f != nil {
+				c.freeRefs = f.next
+			} else {
+				f = new(fileRef)
+			}
+			*f = fileRef{fd: fd, key: key, refs: 1}
+			if c.files == nil {
+				c.files = make(map[fileKey]*fileRef)
+			}
+			c.files[key] = f
+		}
+		c.k.Mu.Unlock()
+		if spare >= 0 {
+			unix.Close(spare)
+		}
+	}
+	r.fd, r.ownFd, r.fref = f.fd, true, f
+	return 0
+}
+
+// releaseFile drops a request's reference on f, and closes f's duplicate
+// when it was the last.
+func (c *Context) releaseFile(f *fileRef) {
+	c.k.Mu.Lock()
+	f.refs--
+	fd := -1
+	if f.refs == 0 {
+		fd = f.fd
+		delete(c.files, f.key)
+		f.next = c.freeRefs
+		c.freeRefs = f
+	}
+	c.k.Mu.Unlock()
+	if fd >= 0 {
+		unix.Close(fd)
+	}
 }
 
 // holdResFd is hold for the eventfd alone: for a request the kernel holds
@@ -573,6 +672,7 @@ func (c *Context) Destroy() error {
 	if invariants.Enabled {
 		c.k.Mu.Lock()
 		invariants.Check(c.active == nil && c.inflight == 0 && c.k.PopLocked() == nil, "destroyed context with requests left")
+		invariants.Check(len(c.files) == 0, "destroyed context with file references left")
 		c.k.Mu.Unlock()
 	}
 	return nil

@@ -56,6 +56,8 @@ type request struct {
 	nowait   bool // try RWF_NOWAIT (cleared after EOPNOTSUPP)
 	userWait bool // the user asked for RWF_NOWAIT: EAGAIN is a result
 	devino   devIno
+	flags    int      // the fd's F_GETFL at Submit
+	fref     *fileRef // the shared duplicate fd is, when ownFd (pathInline)
 
 	// Progress (ki_pos, ki_left): owned by the runner, or by the offload
 	// worker between TakeOffloadLocked and its kick.

@@ -164,3 +164,149 @@ func TestNoopAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per batch of 64 NOOPs", allocs)
 	}
 }
+
+// Reads and writes of a regular file that wait share one duplicate of its
+// fd among them (fileRef), whatever fd each was submitted on, as long as
+// the fds agree on the file and its open flags; the last to finish closes
+// it.
+func TestWaitingRequestsShareAFileDuplicate(t *testing.T) {
+	c := newCtx(t, 8, Config{})
+	f := file(t, 4096, 0)
+	g, err := os.OpenFile(f.Name(), os.O_RDWR, 0) // another open file description, the same flags
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := os.Open(f.Name()) // read-only: other flags
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	buf := make([]byte, 512)
+	held := func(op core.Op, fd int) *request {
+		t.Helper()
+		var fc fdCache
+		fc.Reset()
+		var pl plan
+		i := &core.Iocb{Op: op, Fd: fd, Buf: buf}
+		if err := c.check(i, &fc, &pl); err != nil {
+			t.Fatal(err)
+		}
+		if pl.path != pathInline {
+			t.Fatalf("path %d, want pathInline", pl.path)
+		}
+		r := new(request)
+		c.initRequest(r, -1)
+		r.setup(i, &pl)
+		if e := r.hold(); e != 0 {
+			t.Fatal(e)
+		}
+		return r
+	}
+	open := func(fd int) bool {
+		_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		return err == nil
+	}
+	refs := func() (files, refs int) {
+		c.k.Mu.Lock()
+		defer c.k.Mu.Unlock()
+		for _, f := range c.files {
+			refs += f.refs
+		}
+		return len(c.files), refs
+	}
+
+	r1 := held(core.OpPWrite, int(f.Fd()))
+	r2 := held(core.OpPWrite, int(g.Fd()))
+	r3 := held(core.OpPRead, int(ro.Fd()))
+	if r1.fd == int(f.Fd()) || r1.fd != r2.fd || r3.fd == r1.fd || r3.fd == int(ro.Fd()) {
+		t.Fatalf("fds %d %d %d (submitted on %d %d %d): want the first two to share one duplicate, the read-only one its own", r1.fd, r2.fd, r3.fd, f.Fd(), g.Fd(), ro.Fd())
+	}
+	if n, k := refs(); n != 2 || k != 3 {
+		t.Fatalf("%d shared duplicates held %d times, want 2 and 3", n, k)
+	}
+	// The requests own their file: the caller's fds may go.
+	f.Close()
+	g.Close()
+	if _, err := unix.Pwrite(r1.fd, []byte("kaio"), 0); err != nil {
+		t.Fatalf("write through the duplicate after the caller's fds closed: %v", err)
+	}
+	dup := r1.fd
+	c.release(r1)
+	if !open(dup) || r1.fd != -1 || r1.fref != nil {
+		t.Fatal("the first release closed the duplicate another request holds")
+	}
+	c.release(r2)
+	if open(dup) {
+		t.Fatal("the last release left the duplicate open")
+	}
+	c.release(r3)
+	if n, k := refs(); n != 0 || k != 0 {
+		t.Fatalf("%d shared duplicates left, held %d times", n, k)
+	}
+}
+
+// Buffered writes submitted on fds that are closed right after Submit, each
+// round on fresh fds of the same file with different flags, land where
+// they should, and no duplicate outlives them.
+func TestSharedDuplicatesWithFdsClosedAfterSubmit(t *testing.T) {
+	const per, size = 16, 4096
+	c := newCtx(t, 2*per, Config{})
+	f := file(t, per*size, 0)
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	bufs := make([][]byte, per)
+	for i := range bufs {
+		bufs[i] = make([]byte, size)
+	}
+	got := make([]byte, size)
+	for round := 0; round < 200; round++ {
+		var open [3]*os.File
+		for k, flag := range []int{os.O_RDWR, os.O_RDWR, os.O_WRONLY} {
+			var err error
+			if open[k], err = os.OpenFile(f.Name(), flag, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		iocbs := make([]*core.Iocb, per)
+		for i := range iocbs {
+			for j := range bufs[i] {
+				bufs[i][j] = byte(round + i)
+			}
+			iocbs[i] = &core.Iocb{Op: core.OpPWrite, Fd: int(open[i%3].Fd()), Buf: bufs[i], Offset: int64(i * size), Data: uint64(i)}
+		}
+		if n, err := c.Submit(iocbs); n != per {
+			t.Fatal(n, err)
+		}
+		for _, o := range open {
+			o.Close()
+		}
+		for _, e := range reapN(t, c, per) {
+			if e.Res != size {
+				t.Fatalf("round %d: write %d: res %d", round, e.Data, e.Res)
+			}
+		}
+		for i := range per {
+			if _, err := f.ReadAt(got, int64(i*size)); err != nil {
+				t.Fatal(err)
+			}
+			if got[0] != byte(round+i) || got[size-1] != byte(round+i) {
+				t.Fatalf("round %d: block %d holds %d, want %d", round, i, got[0], byte(round+i))
+			}
+		}
+	}
+	if s := c.Stats(); s.Offloaded == 0 {
+		t.Log("this file system takes buffered writes with RWF_NOWAIT: none waited")
+	}
+	c.k.Mu.Lock()
+	left := len(c.files)
+	c.k.Mu.Unlock()
+	if after := fds(); left != 0 || after != before {
+		t.Fatalf("%d shared duplicates left; %d fds open before, %d after", left, before, after)
+	}
+}

@@ -20,6 +20,7 @@ type plan struct {
 	seekable bool
 	nowait   bool
 	devino   devIno
+	flags    int
 }
 
 // fdCache is what one Submit call learns about fds: core.Check's FdInfo
@@ -62,6 +63,7 @@ func (c *Context) check(i *core.Iocb, fc *fdCache, pl *plan) error {
 	}
 	pl.seekable = fi.Seekable()
 	pl.devino = devIno{fi.Dev, fi.Ino}
+	pl.flags = fi.Flags
 	if pl.path == pathInline && fc.nowaitFd != fi.Fd {
 		c.k.Mu.Lock()
 		fc.nowaitNo = c.nowaitNo[pl.devino]
@@ -202,6 +204,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	r.seekable = pl.seekable
 	r.nowait = pl.nowait
 	r.devino = pl.devino
+	r.flags = pl.flags
 	r.pos = i.Offset
 	r.done = 0
 	r.attempts = 0
