@@ -26,3 +26,7 @@ func FileBatches(c *Context) (submits, submitted uint64, maxBatch int) {
 	defer r.mu.Unlock()
 	return r.submits, r.submitted, r.maxBatch
 }
+
+// FileHintPrivate says whether Submit takes f's fd as known in full
+// (core.FdInfo.Private): while its descriptor has not left the File.
+func FileHintPrivate(f *File) bool { return f.hint().Private }

@@ -43,8 +43,13 @@ type File struct {
 	// info is what Submit learns of fd, learnt once at open: the File
 	// keeps fd open while any request on it is in flight, so Submit
 	// need only read its flags again (core.FdInfo.Hint).
-	info   core.FdInfo
-	append bool // O_APPEND: WriteAt is refused, as os.File refuses it
+	info core.FdInfo
+	// private is info marked Private: while the descriptor has not left
+	// the File (out is false), nobody can change its flags, and Submit
+	// makes no syscall to look at it at all.
+	private core.FdInfo
+	out     atomic.Bool // Fd was called, or the File was made by NewFile
+	append  bool        // O_APPEND: WriteAt is refused, as os.File refuses it
 
 	// Inline RWF_NOWAIT attempts are worth making: set at open for
 	// buffered regular files, cleared for good when the kernel or the
@@ -109,6 +114,9 @@ func newFile(f *os.File, private bool, opts []FileOption) (*File, error) {
 	}
 	cfg := configure(opts)
 	kf := &File{f: f, name: f.Name(), fd: -1, closed: make(chan struct{}, 1)}
+	// NewFile's caller keeps f, whose open file description the File's
+	// duplicate shares: fcntl F_SETFL on it changes the File's flags.
+	kf.out.Store(!private)
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, kf.pathErr("open", err)
@@ -157,6 +165,8 @@ func (f *File) learn() error {
 	if err := core.LookFd(f.fd, &f.info); err != nil {
 		return err
 	}
+	f.private = f.info
+	f.private.Private = true
 	fl := f.info.Flags
 	f.seekable = f.info.Seekable()
 	f.append = fl&unix.O_APPEND != 0
@@ -166,6 +176,16 @@ func (f *File) learn() error {
 	f.rdNowait.Store(inline)
 	f.wrNowait.Store(inline)
 	return nil
+}
+
+// hint is what Submit may take as known of f's fd (core.FdInfo.Hint): all
+// of it while the descriptor has not left the File, else all but its
+// flags, which fcntl F_SETFL may have changed.
+func (f *File) hint() *core.FdInfo {
+	if f.out.Load() {
+		return &f.info
+	}
+	return &f.private
 }
 
 // acquire counts a call under way, so that Close waits for it; it fails
@@ -476,11 +496,15 @@ func (f *File) Name() string { return f.name }
 
 // Fd returns the file descriptor, or ^uintptr(0) once the file is closed.
 // Unlike os.File.Fd, it leaves the descriptor's blocking mode alone. The
-// descriptor is valid only until Close.
+// descriptor is valid only until Close. Calls made after Fd read the
+// descriptor's flags again at each submission (a syscall), since the
+// caller may change them with fcntl F_SETFL; a File whose descriptor was
+// never handed out spares it.
 func (f *File) Fd() uintptr {
 	if f == nil || f.refs.Load()&closedBit != 0 {
 		return ^uintptr(0)
 	}
+	f.out.Store(true)
 	return uintptr(f.fd)
 }
 

@@ -273,7 +273,7 @@ func (r *fileRing) flushLocked() {
 		// Every op here holds a reference on its File, so the first
 		// one's fd stays open throughout: its info spares Submit
 		// looking it up (the others' are looked up as usual).
-		n, err := r.c.be.submitHint(r.subIocbs[:k], &r.subOps[0].f.info)
+		n, err := r.c.be.submitHint(r.subIocbs[:k], r.subOps[0].f.hint())
 		errno := errnoOf(err)
 		r.mu.Lock()
 		for _, o := range r.subOps[:n] {

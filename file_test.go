@@ -459,10 +459,10 @@ func TestFileDirect(t *testing.T) {
 	})
 }
 
-// TestFileDirectFlagChanged: a File reads its fd's flags at every
-// submission, so O_DIRECT turned off or on with fcntl after the File was
-// made is seen: an unaligned read then works, or is EINVAL, as the kernel
-// says for the fd as it is now.
+// TestFileDirectFlagChanged: once its fd is handed out (Fd), a File reads
+// the fd's flags at every submission, so O_DIRECT turned off or on with
+// fcntl after the File was made is seen: an unaligned read then works, or
+// is EINVAL, as the kernel says for the fd as it is now.
 func TestFileDirectFlagChanged(t *testing.T) {
 	onEachEngine(t, 8, func(t *testing.T, c *kaio.Context) {
 		const size = 64 << 10
@@ -753,4 +753,44 @@ func TestFileAllocs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFileHintPrivate: Submit looks nothing up for a File whose descriptor
+// nobody else holds (OpenFile's, until Fd hands it out), since nothing can
+// change its flags; it reads the flags again for one made by NewFile, whose
+// caller keeps the os.File that shares the File's open file description,
+// and for one whose Fd was called.
+func TestFileHintPrivate(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	f, err := kaio.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !kaio.FileHintPrivate(f) {
+		t.Error("OpenFile's File: Submit looks its fd up")
+	}
+	if n, err := f.WriteAt([]byte("kaio"), 0); n != 4 || err != nil {
+		t.Fatalf("WriteAt: %d, %v", n, err)
+	}
+	f.Fd()
+	if kaio.FileHintPrivate(f) {
+		t.Error("after Fd: Submit does not read the flags again")
+	}
+	o, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := kaio.NewFile(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if kaio.FileHintPrivate(g) {
+		t.Error("NewFile's File: Submit does not read the flags again")
+	}
+	buf := make([]byte, 4)
+	if n, err := g.ReadAt(buf, 0); n != 4 || err != nil || string(buf) != "kaio" {
+		t.Fatalf("ReadAt: %d, %v, %q", n, err, buf)
+	}
 }

@@ -31,6 +31,11 @@ type FdInfo struct {
 	// the one thing about an open fd that can change (fcntl F_SETFL);
 	// should O_DIRECT have changed, the fd is looked up in full.
 	Hint *FdInfo
+	// Private, in a Hint, says that nobody but its owner can reach the
+	// fd's open file description to change its flags (a kaio.File whose
+	// descriptor has not been handed out): the hint is then taken whole,
+	// without a syscall.
+	Private bool
 }
 
 // Reset forgets the cached fds; Hint stays.
@@ -57,10 +62,16 @@ func (f *FdInfo) CanWrite() bool {
 }
 
 // LookFd fills f for fd: EBADF if it is not open. With a Hint for fd it
-// reads only the flags (see FdInfo.Hint).
+// reads only the flags (see FdInfo.Hint), and with a Private one nothing.
 func LookFd(fd int, f *FdInfo) error {
 	if fd < 0 {
 		return unix.EBADF
+	}
+	if h := f.Hint; h != nil && h.Fd == fd && h.Private {
+		resfd := f.ResFd
+		*f = *h
+		f.ResFd, f.Hint, f.Private = resfd, h, false
+		return nil
 	}
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {

@@ -223,3 +223,34 @@ func TestRefusalWords(t *testing.T) {
 		t.Errorf("Reason(EMFILE) = %q, want %q", got, want)
 	}
 }
+
+// TestLookFdPrivateHint: a Private hint (an fd whose owner never handed it
+// out, so its flags cannot change) is taken whole, without a syscall: here
+// for a number that is not even open, which any syscall would refuse.
+func TestLookFdPrivateHint(t *testing.T) {
+	_, fd := tempDirect(t)
+	var hint FdInfo
+	hint.Reset()
+	if err := LookFd(fd, &hint); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := unix.Dup(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(closed)
+	hint.Fd, hint.Private = closed, true
+	var fi FdInfo
+	fi.Reset()
+	fi.ResFd = 7
+	fi.Hint = &hint
+	if err := LookFd(closed, &fi); err != nil || fi.Ino != hint.Ino || fi.Flags != hint.Flags || fi.MemAlign != hint.MemAlign || fi.ResFd != 7 || fi.Hint != &hint || fi.Private {
+		t.Fatalf("with a private hint: %+v, %v; want the hint's, with its own ResFd", fi, err)
+	}
+	// Not for another fd: that one is looked up (and is not open).
+	fi.Reset()
+	hint.Fd = fd
+	if err := LookFd(closed, &fi); err != unix.EBADF {
+		t.Fatalf("a private hint for fd %d used for fd %d: %v", fd, closed, err)
+	}
+}
