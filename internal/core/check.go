@@ -67,20 +67,20 @@ func LookFd(fd int, f *FdInfo) error {
 	if fd < 0 {
 		return unix.EBADF
 	}
-	if h := f.Hint; h != nil && h.Fd == fd && h.Private {
-		resfd := f.ResFd
-		*f = *h
-		f.ResFd, f.Hint, f.Private = resfd, h, false
+	h := f.Hint
+	if h != nil && h.Fd != fd {
+		h = nil
+	}
+	if h != nil && h.Private {
+		f.takeHint(h.Flags)
 		return nil
 	}
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
 		return unix.EBADF
 	}
-	if h := f.Hint; h != nil && h.Fd == fd && (h.Flags^fl)&unix.O_DIRECT == 0 {
-		resfd := f.ResFd
-		*f = *h
-		f.Flags, f.ResFd, f.Hint = fl, resfd, h
+	if h != nil && (h.Flags^fl)&unix.O_DIRECT == 0 {
+		f.takeHint(fl)
 		return nil
 	}
 	if fl&unix.O_DIRECT == 0 {
@@ -101,6 +101,13 @@ func LookFd(fd int, f *FdInfo) error {
 		f.MemAlign, f.OffAlign = sx.Dio_mem_align, sx.Dio_offset_align
 	}
 	return nil
+}
+
+// takeHint fills f from its Hint, with the flags fl, keeping its ResFd.
+func (f *FdInfo) takeHint(fl int) {
+	h, resfd := f.Hint, f.ResFd
+	*f = *h
+	f.Flags, f.ResFd, f.Hint, f.Private = fl, resfd, h, false
 }
 
 // lookFdFstat is LookFd without O_DIRECT, or where statx is refused:

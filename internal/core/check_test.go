@@ -127,11 +127,7 @@ func TestLookFdAllocatesNothing(t *testing.T) {
 // the same; and a Hint for another fd is not used.
 func TestLookFdHint(t *testing.T) {
 	_, fd := tempDirect(t)
-	var hint FdInfo
-	hint.Reset()
-	if err := LookFd(fd, &hint); err != nil {
-		t.Fatal(err)
-	}
+	hint := lookedUp(t, fd)
 	found := hint
 	hint.Ino++ // marks what came from the hint
 	look := func(fd int) (FdInfo, error) {
@@ -229,11 +225,7 @@ func TestRefusalWords(t *testing.T) {
 // for a number that is not even open, which any syscall would refuse.
 func TestLookFdPrivateHint(t *testing.T) {
 	_, fd := tempDirect(t)
-	var hint FdInfo
-	hint.Reset()
-	if err := LookFd(fd, &hint); err != nil {
-		t.Fatal(err)
-	}
+	hint := lookedUp(t, fd)
 	closed, err := unix.Dup(fd)
 	if err != nil {
 		t.Fatal(err)
@@ -253,4 +245,15 @@ func TestLookFdPrivateHint(t *testing.T) {
 	if err := LookFd(closed, &fi); err != unix.EBADF {
 		t.Fatalf("a private hint for fd %d used for fd %d: %v", fd, closed, err)
 	}
+}
+
+// lookedUp is LookFd's answer for fd, as a hint is made.
+func lookedUp(t *testing.T, fd int) FdInfo {
+	t.Helper()
+	var fi FdInfo
+	fi.Reset()
+	if err := LookFd(fd, &fi); err != nil {
+		t.Fatal(err)
+	}
+	return fi
 }

@@ -261,13 +261,23 @@ func (r *request) hold() unix.Errno {
 			return e
 		}
 	default:
-		fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			return err.(unix.Errno)
+		fd, e := dupFd(r.fd)
+		if e != 0 {
+			return e
 		}
 		r.fd, r.ownFd = fd, true
 	}
 	return r.holdResFd()
+}
+
+// dupFd is a request's own reference to fd's file: a duplicate, close on
+// exec.
+func dupFd(fd int) (int, unix.Errno) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, err.(unix.Errno)
+	}
+	return dup, 0
 }
 
 // fileRef is a duplicate of a regular file's (or block device's) fd that
@@ -308,9 +318,9 @@ func (c *Context) holdFile(r *request) unix.Errno {
 	}
 	c.k.Mu.Unlock()
 	if f == nil {
-		fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			return err.(unix.Errno)
+		fd, e := dupFd(r.fd)
+		if e != 0 {
+			return e
 		}
 		spare := -1
 		c.k.Mu.Lock()
@@ -360,9 +370,9 @@ func (c *Context) releaseFile(f *fileRef) {
 // the file of (Linux AIO), which kaio signals itself once it completes.
 func (r *request) holdResFd() unix.Errno {
 	if r.resfd >= 0 && !r.ownResFd {
-		fd, err := unix.FcntlInt(uintptr(r.resfd), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			return err.(unix.Errno)
+		fd, e := dupFd(r.resfd)
+		if e != 0 {
+			return e
 		}
 		r.resfd, r.ownResFd = fd, true
 	}
