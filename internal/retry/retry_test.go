@@ -6,9 +6,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kaio-go/kaio/internal/cmdtest"
 	"github.com/kaio-go/kaio/internal/core"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
@@ -309,4 +312,144 @@ func TestSharedDuplicatesWithFdsClosedAfterSubmit(t *testing.T) {
 	if after := fds(); left != 0 || after != before {
 		t.Fatalf("%d shared duplicates left; %d fds open before, %d after", left, before, after)
 	}
+}
+
+// Shared duplicates under their worst user: goroutines submit buffered
+// writes on fresh fds of one file (three sets of flags), close each fd
+// right after Submit, cancel some of the writes, while another goroutine
+// reaps; then Destroy comes under that load. Every accepted write ends
+// once, and when Destroy returns no duplicate is left, shared or not.
+func TestSharedDuplicatesCancelAndDestroy(t *testing.T) {
+	const size = 4096
+	f := file(t, 64*size, 0)
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	for round := 0; round < 20; round++ {
+		c, err := New(64, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var accepted, reaped atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // the reaper
+			defer wg.Done()
+			evs := make([]core.Event, 64)
+			for {
+				n, err := c.GetEvents(context.Background(), 1, evs, 20*time.Millisecond)
+				reaped.Add(int64(n))
+				if err != nil {
+					return // destroyed
+				}
+			}
+		}()
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				buf := make([]byte, size)
+				for k := 0; ; k++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					flag := []int{os.O_RDWR, os.O_WRONLY, os.O_RDWR | os.O_SYNC}[k%3]
+					o, err := os.OpenFile(f.Name(), flag, 0)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					iocbs := make([]*core.Iocb, 4)
+					for i := range iocbs {
+						iocbs[i] = &core.Iocb{Op: core.OpPWrite, Fd: int(o.Fd()), Buf: buf, Offset: int64((g*16 + i) * size)}
+					}
+					n, _ := c.Submit(iocbs)
+					o.Close()
+					accepted.Add(int64(n))
+					for _, i := range iocbs[:n:n] {
+						if k%2 == 0 {
+							c.Cancel(i) // nil, EAGAIN (a worker has it) or EINVAL (done)
+						}
+					}
+				}
+			}(g)
+		}
+		time.Sleep(time.Duration(1+round%5) * time.Millisecond)
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		close(stop)
+		wg.Wait()
+		c.k.Mu.Lock()
+		left, inflight := len(c.files), c.inflight
+		c.k.Mu.Unlock()
+		if left != 0 || inflight != 0 {
+			t.Fatalf("round %d: after Destroy %d shared duplicates, %d requests left", round, left, inflight)
+		}
+		if r, a := reaped.Load(), accepted.Load(); r > a {
+			t.Fatalf("round %d: %d events reaped for %d writes accepted", round, r, a)
+		}
+	}
+	if after := fds(); after != before {
+		t.Fatalf("%d fds open before, %d after", before, after)
+	}
+}
+
+// Buffered writes past the end of a full file system, on fds closed right
+// after Submit: the ones that fit succeed, the rest end with ENOSPC, each
+// once, and no duplicate outlives them.
+func TestSharedDuplicatesDiskFull(t *testing.T) {
+	const fsSize, size, n = 8 << 20, 64 << 10, 192 // 12 MiB of writes into 8 MiB
+	dir := cmdtest.Tmpfs(t, fsSize)
+	name := filepath.Join(dir, "f")
+	c := newCtx(t, n, Config{})
+	buf := make([]byte, size)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	iocbs := make([]*core.Iocb, 0, n)
+	for k := 0; k < n/16; k++ {
+		o, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := make([]*core.Iocb, 16)
+		for i := range batch {
+			batch[i] = &core.Iocb{Op: core.OpPWrite, Fd: int(o.Fd()), Buf: buf, Offset: int64((k*16 + i) * size), Data: uint64(k*16 + i)}
+		}
+		if got, err := c.Submit(batch); got != len(batch) {
+			t.Fatal(got, err)
+		}
+		o.Close()
+		iocbs = append(iocbs, batch...)
+	}
+	var ok, full int
+	for _, e := range reapN(t, c, n) {
+		switch {
+		case e.Res == size:
+			ok++
+		case e.Res == -int64(unix.ENOSPC) || e.Res >= 0 && e.Res < size:
+			full++ // the space ran out inside it, or before it
+		default:
+			t.Fatalf("write %d: res %d", e.Data, e.Res)
+		}
+	}
+	if ok == 0 || full == 0 || ok*size > fsSize {
+		t.Fatalf("%d writes done, %d short or ENOSPC, on an %d-byte file system", ok, full, fsSize)
+	}
+	c.k.Mu.Lock()
+	left := len(c.files)
+	c.k.Mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d shared duplicates left", left)
+	}
+	t.Logf("%d writes done, %d ran out of space; %d waited for a worker", ok, full, c.Stats().Offloaded)
 }
