@@ -415,7 +415,6 @@ func TestSharedDuplicatesDiskFull(t *testing.T) {
 	for i := range buf {
 		buf[i] = byte(i)
 	}
-	iocbs := make([]*core.Iocb, 0, n)
 	for k := 0; k < n/16; k++ {
 		o, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -429,7 +428,6 @@ func TestSharedDuplicatesDiskFull(t *testing.T) {
 			t.Fatal(got, err)
 		}
 		o.Close()
-		iocbs = append(iocbs, batch...)
 	}
 	var ok, full int
 	for _, e := range reapN(t, c, n) {
