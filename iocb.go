@@ -114,9 +114,9 @@ func (e Event) Err() error {
 	return syscall.Errno(-e.Res)
 }
 
-// Stats are a context's counters since Setup. Retries, Kicks, Offloaded
-// and LinuxAIO count the retry engine's machinery and stay 0 on uring and
-// native.
+// Stats are a context's counters since Setup. Retries, Kicks, Offloaded,
+// LinuxAIO and Batched count the retry engine's machinery and stay 0 on
+// uring and native.
 type Stats struct {
 	Submitted uint64 // iocbs accepted by Submit, and by Do
 	Completed uint64 // events posted, cancelled ones included
@@ -124,6 +124,7 @@ type Stats struct {
 	Kicks     uint64 // wake-ups that queued a waiting request to run again
 	Offloaded uint64 // hand-offs of blocking work (uncached reads; O_DIRECT and fsync without Linux AIO) to worker goroutines
 	LinuxAIO  uint64 // hand-offs of O_DIRECT reads and writes and fsyncs to Linux AIO
+	Batched   uint64 // buffered reads and writes whose first, non-blocking attempt was made together with others, in one io_submit
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
 }

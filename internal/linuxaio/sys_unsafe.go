@@ -43,6 +43,14 @@ func Submit(ctx Context, ptrs []uintptr) (int, unix.Errno) {
 	return int(n), e
 }
 
+// SubmitRaw is Submit as a RawSyscall, without the scheduler's
+// entersyscall and exitsyscall: only for iocbs that cannot sleep (buffered
+// I/O with RWF_NOWAIT) and move little, since it holds its P throughout.
+func SubmitRaw(ctx Context, ptrs []uintptr) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall(unix.SYS_IO_SUBMIT, uintptr(ctx), uintptr(len(ptrs)), uintptr(unsafe.Pointer(unsafe.SliceData(ptrs))))
+	return int(n), e
+}
+
 // Cancel is io_cancel of k.
 func Cancel(ctx Context, k *Iocb, ev *Event) unix.Errno {
 	_, _, e := unix.Syscall(unix.SYS_IO_CANCEL, uintptr(ctx), uintptr(unsafe.Pointer(k)), uintptr(unsafe.Pointer(ev)))

@@ -89,8 +89,12 @@ type Context struct {
 	// O_DIRECT request or fsync: aioOff when Linux AIO is refused here
 	// or noAIO is set. syncAIO maps the aio_data of Do requests, past
 	// the ring's, to them.
-	aio     atomic.Pointer[aioQueue]
-	noAIO   bool
+	aio   atomic.Pointer[aioQueue]
+	noAIO bool
+	// batch is the AIO context of batched first attempts (batch_linux.go),
+	// set up at the first batch: batchOff when Linux AIO is refused here
+	// or noAIO is set.
+	batch   atomic.Pointer[inlineBatch]
 	syncAIO []*request
 
 	// offq is the offload queue: a wait queue whose "wake" is a worker
@@ -675,6 +679,9 @@ func (c *Context) Destroy() error {
 	c.wg.Wait()
 	if q != nil && q != aioOff {
 		q.close() // after the reaper, which reads its ring
+	}
+	if b := c.batch.Load(); b != nil && b != batchOff {
+		b.close()
 	}
 	if c.poll != nil {
 		c.poll.Stop()

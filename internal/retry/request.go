@@ -72,6 +72,9 @@ type request struct {
 	// before its kick and read by the next iteration.
 	wres    int64
 	hasWres bool
+	// missed: the batch's RWF_NOWAIT attempt (batch_linux.go) found the
+	// data not cached; the first iteration offloads at once.
+	missed bool
 
 	// wakeMask collects the readiness the wake callbacks saw, for OPPOLL:
 	// like the kernel's aio_poll_wake, a poll completes with the events

@@ -115,6 +115,13 @@ func (c *Context) retryFile(r *request) (int64, bool) {
 		}
 		return c.offload(r)
 	}
+	if r.missed { // the batch's attempt (attemptBatch)
+		r.missed = false
+		if r.userWait {
+			return r.failed(unix.EAGAIN), false
+		}
+		return c.offload(r)
+	}
 	for {
 		n, e := r.attempt(r.rwflags | unix.RWF_NOWAIT)
 		switch e {

@@ -115,10 +115,13 @@ func (c *Context) SubmitHint(iocbs []*core.Iocb, hint *core.FdInfo) (int, error)
 // why it stopped short (reserve's EINVAL or EAGAIN).
 func (c *Context) submitChunk(iocbs []*core.Iocb, plans []plan, reqs []*request, results []int64) (int, error) {
 	got, err := c.reserve(iocbs, reqs, false)
+	for j := 0; j < got; j++ {
+		reqs[j].setup(iocbs[j], &plans[j])
+	}
+	c.attemptBatch(reqs[:got])
 	done := 0
 	for j := 0; j < got; j++ {
 		r := reqs[j]
-		r.setup(iocbs[j], &plans[j])
 		res, fin, a := c.k.RunFirst(&r.k, c)
 		if fin {
 			reqs[done], results[done] = r, res
@@ -208,7 +211,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	r.pos = i.Offset
 	r.done = 0
 	r.attempts = 0
-	r.hasWres = false
+	r.hasWres, r.missed = false, false
 	r.reg = nil
 	r.wakeMask = 0
 	r.ready = false

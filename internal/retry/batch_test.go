@@ -1,0 +1,320 @@
+//go:build linux
+
+package retry
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaio-go/kaio/internal/core"
+	"golang.org/x/sys/unix"
+)
+
+// batchUsable skips the test when c cannot make batches (Linux AIO
+// refused here).
+func batchUsable(t *testing.T, c *Context) {
+	t.Helper()
+	if c.inlineBatch() == nil {
+		t.Skip("Linux AIO is not usable here (io_setup refused): no batched first attempts")
+	}
+}
+
+// wantFileBytes compares the bytes read into b from offset off with file()'s
+// contents, of size size.
+func wantFileBytes(t *testing.T, what string, b []byte, off, size int) {
+	t.Helper()
+	for i := range b {
+		if off+i >= size {
+			return
+		}
+		if b[i] != byte((off+i)*13) {
+			t.Fatalf("%s: byte %d (offset %d) is %d, want %d", what, i, off+i, b[i], byte((off+i)*13))
+		}
+	}
+}
+
+// A batch of cached reads, plain and vectored, at EOF and across it, and
+// one into memory the kernel cannot write: each gets the result its own
+// preadv2 would give, the batched ones in one io_submit.
+func TestBatchedFirstAttempts(t *testing.T) {
+	const size = 1<<20 + 100
+	c := newCtx(t, 64, Config{})
+	batchUsable(t, c)
+	f := file(t, size, 0)
+	fd := int(f.Fd())
+	bad, err := unix.Mmap(-1, 0, 8192, unix.PROT_NONE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(bad)
+
+	type want struct {
+		off  int
+		res  int64
+		bufs [][]byte
+	}
+	var iocbs []*core.Iocb
+	var wants []want
+	add := func(off int, res int64, vec bool, lens ...int) {
+		i := &core.Iocb{Op: core.OpPRead, Fd: fd, Offset: int64(off), Data: uint64(len(iocbs))}
+		var bufs [][]byte
+		for _, l := range lens {
+			bufs = append(bufs, make([]byte, l))
+		}
+		if vec {
+			i.Op, i.Iov = core.OpPReadv, bufs
+		} else {
+			i.Buf = bufs[0]
+		}
+		iocbs = append(iocbs, i)
+		wants = append(wants, want{off, res, bufs})
+	}
+	for k := 0; k < 8; k++ {
+		add(k*64<<10, 64<<10, false, 64<<10)
+	}
+	add(4096, 3*4096+10, true, 4096, 10, 8192)
+	add(size-50, 50, false, 4096) // across EOF: short
+	add(size, 0, false, 4096)     // at EOF
+	add(size+4096, 0, true, 512, 512)
+	iocbs = append(iocbs, &core.Iocb{Op: core.OpNoop, Data: uint64(len(iocbs))})
+	wants = append(wants, want{res: 0})
+	iocbs = append(iocbs, &core.Iocb{Op: core.OpPRead, Fd: fd, Buf: bad, Data: uint64(len(iocbs))})
+	wants = append(wants, want{res: -int64(unix.EFAULT)})
+	batchable := len(iocbs) - 1 // all but the NOOP
+
+	if n, err := c.Submit(iocbs); n != len(iocbs) {
+		t.Fatalf("Submit: %d of %d, %v", n, len(iocbs), err)
+	}
+	evs := reapN(t, c, len(iocbs))
+	for _, ev := range evs {
+		w := wants[ev.Data]
+		if ev.Res != w.res {
+			t.Errorf("iocb %d (offset %d): res %d, want %d", ev.Data, w.off, ev.Res, w.res)
+			continue
+		}
+		off := w.off
+		for _, b := range w.bufs {
+			wantFileBytes(t, "iocb", b, off, size)
+			off += len(b)
+		}
+	}
+	s := c.Stats()
+	if s.Batched != uint64(batchable) {
+		t.Errorf("Stats.Batched = %d, want %d (%+v)", s.Batched, batchable, s)
+	}
+	if s.Offloaded != 0 || s.Completed != uint64(len(iocbs)) {
+		t.Errorf("stats %+v: want every request done inline", s)
+	}
+}
+
+// Reads of a file that is not cached: the batch's attempts miss, the
+// requests go to the workers at once, and the data comes whole. With the
+// caller's own RWF_NOWAIT the miss is the result: -EAGAIN, as preadv2
+// gives.
+func TestBatchedMisses(t *testing.T) {
+	const size = 4 << 20
+	for _, userNowait := range []bool{false, true} {
+		name := "offload"
+		if userNowait {
+			name = "RWF_NOWAIT"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := newCtx(t, 64, Config{})
+			batchUsable(t, c)
+			f := file(t, size, 0)
+			fd := int(f.Fd())
+			unix.Fdatasync(fd)
+			unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+			var iocbs []*core.Iocb
+			for k := 0; k < 8; k++ {
+				i := &core.Iocb{Op: core.OpPRead, Fd: fd, Buf: make([]byte, 64<<10), Offset: int64(k) * (512 << 10), Data: uint64(k)}
+				if userNowait {
+					i.RWFlags = unix.RWF_NOWAIT
+				}
+				iocbs = append(iocbs, i)
+			}
+			if n, err := c.Submit(iocbs); n != len(iocbs) {
+				t.Fatalf("Submit: %d, %v", n, err)
+			}
+			missed := 0
+			for _, ev := range reapN(t, c, len(iocbs)) {
+				i := iocbs[ev.Data]
+				switch {
+				case ev.Res == -int64(unix.EAGAIN) && userNowait:
+					missed++
+				case ev.Res != 64<<10:
+					t.Fatalf("read at %d: res %d", i.Offset, ev.Res)
+				default:
+					wantFileBytes(t, "read", i.Buf, int(i.Offset), size)
+				}
+			}
+			s := c.Stats()
+			t.Logf("stats %+v, %d missed", s, missed)
+			if s.Batched != 8 {
+				t.Errorf("Stats.Batched = %d, want 8", s.Batched)
+			}
+			switch {
+			case userNowait && missed == 0, !userNowait && s.Offloaded == 0:
+				t.Skip("the file stayed cached (FADV_DONTNEED ignored): nothing missed")
+			case userNowait && s.Offloaded != 0:
+				t.Errorf("%d offloaded with RWF_NOWAIT from the caller", s.Offloaded)
+			}
+		})
+	}
+}
+
+// Buffered writes batch as reads do where the file system takes
+// RWF_NOWAIT writes (tmpfs); where it refuses them (ext4) the context
+// learns it from the batch and the writes go to the workers. Either way
+// the file holds what was written.
+func TestBatchedWrites(t *testing.T) {
+	for _, dir := range []string{"/dev/shm", ""} {
+		if dir == "" {
+			dir = t.TempDir()
+		} else if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		c := newCtx(t, 64, Config{})
+		batchUsable(t, c)
+		p := filepath.Join(dir, "kaio-batch-"+filepath.Base(t.TempDir()))
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(p)
+		defer f.Close()
+		var want []byte
+		for round := 0; round < 3; round++ {
+			var iocbs []*core.Iocb
+			for k := 0; k < 8; k++ {
+				b := bytes.Repeat([]byte{byte(round*8 + k + 1)}, 16<<10)
+				off := len(want)
+				want = append(want, b...)
+				iocbs = append(iocbs, &core.Iocb{Op: core.OpPWrite, Fd: int(f.Fd()), Buf: b, Offset: int64(off)})
+			}
+			if n, err := c.Submit(iocbs); n != len(iocbs) {
+				t.Fatalf("%s: Submit %d, %v", dir, n, err)
+			}
+			for _, ev := range reapN(t, c, len(iocbs)) {
+				if ev.Res != 16<<10 {
+					t.Fatalf("%s: write res %d", dir, ev.Res)
+				}
+			}
+		}
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: file differs from what was written", dir)
+		}
+		c.k.Mu.Lock()
+		refused := len(c.nowaitNo) > 0
+		c.k.Mu.Unlock()
+		t.Logf("%s: stats %+v, RWF_NOWAIT writes refused: %v", dir, c.Stats(), refused)
+		if s := c.Stats(); !refused && s.Batched != 24 {
+			t.Errorf("%s: Stats.Batched = %d, want all 24 writes", dir, s.Batched)
+		}
+	}
+}
+
+// Without Linux AIO (NoLinuxAIO, as under a filter that refuses it) there
+// is no batch: the requests attempt one by one, with the same results.
+func TestNoBatchWithoutLinuxAIO(t *testing.T) {
+	c := newCtx(t, 64, Config{NoLinuxAIO: true})
+	f := file(t, 1<<20, 0)
+	var iocbs []*core.Iocb
+	for k := 0; k < 16; k++ {
+		iocbs = append(iocbs, &core.Iocb{Op: core.OpPRead, Fd: int(f.Fd()), Buf: make([]byte, 64<<10), Offset: int64(k) * 64 << 10})
+	}
+	if n, err := c.Submit(iocbs); n != len(iocbs) {
+		t.Fatal(n, err)
+	}
+	for _, ev := range reapN(t, c, len(iocbs)) {
+		if ev.Res != 64<<10 {
+			t.Fatalf("res %d", ev.Res)
+		}
+		wantFileBytes(t, "read", ev.Obj.Buf, int(ev.Obj.Offset), 1<<20)
+	}
+	if s := c.Stats(); s.Batched != 0 {
+		t.Fatalf("Stats.Batched = %d without Linux AIO", s.Batched)
+	}
+}
+
+// Submitters on one context at once: one batch at a time, the others
+// attempt one by one; then Destroy comes while they still submit, and a
+// Submit after it is refused without touching the closed batch.
+func TestBatchConcurrentSubmitsAndDestroy(t *testing.T) {
+	const size = 4 << 20
+	c, err := New(256, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.inlineBatch() == nil {
+		c.Destroy()
+		t.Skip("Linux AIO is not usable here (io_setup refused): no batched first attempts")
+	}
+	f := file(t, size, 0)
+	fd := int(f.Fd())
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			evs := make([]core.Event, 8)
+			for round := 0; ; round++ {
+				// Fresh iocbs each round: the goroutines reap each
+				// other's events, and read their iocbs.
+				iocbs := make([]*core.Iocb, 8)
+				for k := range iocbs {
+					iocbs[k] = &core.Iocb{Op: core.OpPRead, Fd: fd, Buf: make([]byte, 32<<10), Offset: int64((round*8+k+g*5)%128) * (32 << 10)}
+				}
+				n, err := c.Submit(iocbs)
+				got := 0
+				for got < n {
+					m, err := c.GetEvents(t.Context(), 1, evs[:n-got], -1)
+					if err != nil {
+						return // destroyed while waiting
+					}
+					for _, ev := range evs[:m] {
+						if ev.Res == -int64(unix.ECANCELED) {
+							continue
+						}
+						if ev.Res != 32<<10 {
+							t.Errorf("res %d", ev.Res)
+							return
+						}
+						wantFileBytes(t, "read", ev.Obj.Buf, int(ev.Obj.Offset), size)
+					}
+					got += m
+				}
+				if err != nil {
+					return // EINVAL: destroyed
+				}
+				select {
+				case <-stop:
+					if round%50 == 0 {
+						return
+					}
+				default:
+				}
+			}
+		}()
+	}
+	for c.Stats().Batched < 200 {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	if err := c.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if n, err := c.Submit([]*core.Iocb{{Op: core.OpPRead, Fd: fd, Buf: make([]byte, 8)}, {Op: core.OpPRead, Fd: fd, Buf: make([]byte, 8)}}); n != 0 || err == nil {
+		t.Fatalf("Submit after Destroy: %d, %v", n, err)
+	}
+}
