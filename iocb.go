@@ -124,7 +124,7 @@ type Stats struct {
 	Kicks     uint64 // wake-ups that queued a waiting request to run again
 	Offloaded uint64 // hand-offs of blocking work (uncached reads; O_DIRECT and fsync without Linux AIO) to worker goroutines
 	LinuxAIO  uint64 // hand-offs of O_DIRECT reads and writes and fsyncs to Linux AIO
-	Batched   uint64 // buffered reads and writes whose first, non-blocking attempt was made together with others, in one io_submit
+	Batched   uint64 // buffered reads' and writes' transfers made several to one io_submit: first attempts (RWF_NOWAIT) in Submit, writes of one file by an offload worker
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
 }

@@ -116,7 +116,7 @@ type Stats struct {
 	Kicks     uint64 // kicks that queued or re-ran a request
 	Offloaded uint64 // hand-offs to the blocking-work pool
 	LinuxAIO  uint64 // the retry engine's hand-offs to Linux AIO (O_DIRECT reads and writes, fsync)
-	Batched   uint64 // the retry engine's first attempts of buffered I/O made several to an io_submit
+	Batched   uint64 // the retry engine's buffered transfers made several to an io_submit
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
 }

@@ -2,8 +2,10 @@ package retry
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/kaio-go/kaio/internal/linuxaio"
+	"github.com/kaio-go/kaio/internal/waitq"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,13 +64,13 @@ type inlineBatch struct {
 // batchOff is what Context.batch holds when Linux AIO is refused or off.
 var batchOff = new(inlineBatch)
 
-// inlineBatch returns the context's batch AIO context, setting it up at the
-// first use, or nil when there is none.
-func (c *Context) inlineBatch() *inlineBatch {
-	b := c.batch.Load()
+// batchCtx returns the batch AIO context in p (c.batch, c.offBatch),
+// setting it up at the first use, or nil when there is none.
+func (c *Context) batchCtx(p *atomic.Pointer[inlineBatch]) *inlineBatch {
+	b := p.Load()
 	if b == nil {
 		c.k.Mu.Lock()
-		if b = c.batch.Load(); b == nil {
+		if b = p.Load(); b == nil {
 			b = batchOff
 			if !c.noAIO && !c.dead {
 				if ctx, hdr, err := linuxaio.Setup(batchMax); err == nil {
@@ -76,7 +78,7 @@ func (c *Context) inlineBatch() *inlineBatch {
 					b.mapped = b.ring.Map(hdr)
 				}
 			}
-			c.batch.Store(b)
+			p.Store(b)
 		}
 		c.k.Mu.Unlock()
 	}
@@ -85,6 +87,9 @@ func (c *Context) inlineBatch() *inlineBatch {
 	}
 	return b
 }
+
+// inlineBatch is the submitters' batch AIO context.
+func (c *Context) inlineBatch() *inlineBatch { return c.batchCtx(&c.batch) }
 
 // batchable reports whether r's first iteration would start with a
 // RWF_NOWAIT preadv2 or pwritev2, which a batch can make instead.
@@ -122,55 +127,64 @@ func (c *Context) attemptBatch(reqs []*request) {
 	for _, r := range reqs {
 		if r.batchable() {
 			bytes += r.left
-			r.prepBatch(&b.kios[n], n)
+			r.prepBatch(&b.kios[n], n, r.rwflags|unix.RWF_NOWAIT)
 			b.ptrs[n], b.reqs[n] = linuxaio.Addr(&b.kios[n]), r
 			n++
 		}
 	}
-	took := 0
-	for took < n {
-		var k int
-		var e unix.Errno
-		if bytes <= batchRawMax {
-			k, e = linuxaio.SubmitRaw(b.ctx, b.ptrs[took:n])
-		} else {
-			k, e = linuxaio.Submit(b.ctx, b.ptrs[took:n])
-		}
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			break // the rest attempt themselves
-		}
-		took += k
-	}
-	ring := &b.ring
-	if !b.mapped {
-		ring = nil
-	}
-	for got := 0; got < took; {
-		m := linuxaio.Reap(b.ctx, ring, b.evs[got:took])
-		if m == 0 {
-			// Not yet complete, which no buffered read or write with
-			// IOCB_NOWAIT does today: wait for it, as the syscall
-			// would have.
-			m, _ = linuxaio.GetEvents(b.ctx, 1, b.evs[got:took], true)
-			m = max(m, 0)
-		}
-		for _, ev := range b.evs[got : got+m] {
-			b.reqs[ev.Data].tookBatch(ev.Res)
-		}
-		got += m
-	}
+	took := b.run(n, bytes <= batchRawMax, (*request).tookBatch)
 	c.k.Mu.Lock()
 	c.stats.Batched += uint64(took)
 	c.k.Mu.Unlock()
 }
 
-// prepBatch fills k with r's first attempt, tagged i.
-func (r *request) prepBatch(k *linuxaio.Iocb, i int) {
+// run hands the first n iocbs of b (for b.reqs) to the kernel in one
+// io_submit, a RawSyscall if raw, and gives each request the result of its
+// iocb (took). It returns how many iocbs the kernel took: the requests
+// after those got nothing. Hold b.mu.
+func (b *inlineBatch) run(n int, raw bool, took func(*request, int64)) int {
+	k := 0
+	for k < n {
+		var m int
+		var e unix.Errno
+		if raw {
+			m, e = linuxaio.SubmitRaw(b.ctx, b.ptrs[k:n])
+		} else {
+			m, e = linuxaio.Submit(b.ctx, b.ptrs[k:n])
+		}
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			break // the kernel refused b.reqs[k]
+		}
+		k += m
+	}
+	ring := &b.ring
+	if !b.mapped {
+		ring = nil
+	}
+	for got := 0; got < k; {
+		m := linuxaio.Reap(b.ctx, ring, b.evs[got:k])
+		if m == 0 {
+			// Not yet complete, which no buffered read or write does
+			// today (Linux runs them inside io_submit): wait for it, as
+			// the syscall would have.
+			m, _ = linuxaio.GetEvents(b.ctx, 1, b.evs[got:k], true)
+			m = max(m, 0)
+		}
+		for _, ev := range b.evs[got : got+m] {
+			took(b.reqs[ev.Data], ev.Res)
+		}
+		got += m
+	}
+	return k
+}
+
+// prepBatch fills k with r's attempt with RWF_* flags, tagged i.
+func (r *request) prepBatch(k *linuxaio.Iocb, i int, flags int) {
 	*k = linuxaio.Iocb{Data: uint64(i), Fildes: uint32(r.fd), Offset: r.pos}
-	k.RWFlags = int32(r.rwflags | unix.RWF_NOWAIT)
+	k.RWFlags = int32(flags)
 	if len(r.iov) == 1 {
 		k.LioOpcode = linuxaio.CmdPRead
 		k.Buf, k.Nbytes = linuxaio.IovBase(&r.iov[0]), uint64(r.iov[0].Len)
@@ -200,6 +214,144 @@ func (r *request) tookBatch(res int64) {
 func (b *inlineBatch) close() {
 	b.mu.Lock()
 	b.closed = true
-	linuxaio.Destroy(b.ctx)
+	if b.ctx != 0 { // the explorer's has none
+		linuxaio.Destroy(b.ctx)
+	}
 	b.mu.Unlock()
+}
+
+// Offloaded buffered writes go to the kernel in batches too. ext4 (and
+// most file systems) refuses RWF_NOWAIT for buffered writes, so they all
+// reach the offload workers, where each took a kernel entry and the inode
+// lock of its file, and the workers of one file spun on that lock (a
+// quarter of aio-stress's CPU in its write stage). A worker that takes a
+// buffered write now also takes the writes to the same file queued behind
+// it, up to offBatchMax, and makes them in one blocking io_submit on the
+// context's second batch AIO context (c.offBatch): Linux runs them one
+// after the other inside it, as the inode lock would have had them run
+// anyway. Writes to other files stay with the other workers, in parallel,
+// and reads are not batched here: an uncached read waits for the disk,
+// and the workers' reads wait for it side by side.
+
+// offBatchMax bounds a worker's batch of writes; offScanMax how far down
+// the offload queue it looks for them.
+const (
+	offBatchMax = 64
+	offScanMax  = 64
+)
+
+// writeBatchable reports whether r, offloaded, is a buffered write that a
+// worker may make in a batch: not with the caller's RWF_NOWAIT, whose
+// refusal (EOPNOTSUPP) is the result.
+//
+// Under the schedule explorer (Explorer.BatchWrites) every offloaded
+// request counts as a write to one file: the workers' batching, their
+// leaving a batch's writes to it, and its kicks are the engine's own
+// code, and only the syscalls are the explorer's (one Blocking each).
+func (r *request) writeBatchable() bool {
+	if x := r.ctx.x; x != nil {
+		return x.BatchWrites
+	}
+	return r.path == pathInline && r.op.Writes() && !r.userWait
+}
+
+// takeWritesLocked is an offload worker that took r (group[0]), a
+// buffered write whose entry was followed by next, taking the writes to
+// r's file queued behind it into group. It returns how many requests
+// group holds, and the batch AIO context, locked, when that is more than
+// one. Hold c.offq.Mu.
+func (c *Context) takeWritesLocked(r *request, next *waitq.Entry, group *[offBatchMax]*request) (int, *inlineBatch) {
+	group[0] = r
+	if !r.writeBatchable() {
+		return 1, nil
+	}
+	var b *inlineBatch
+	n := 1
+	for e, scanned := next, 0; e != nil && n < len(group) && scanned < offScanMax; scanned++ {
+		w := e.W.(*request)
+		e = e.NextLocked()
+		if !w.writeBatchable() || w.devino != r.devino {
+			continue
+		}
+		if b == nil {
+			if b = c.batchCtx(&c.offBatch); b == nil || !b.mu.TryLock() {
+				return 1, nil // another worker batches: this one writes alone
+			}
+			if b.closed {
+				b.mu.Unlock()
+				return 1, nil
+			}
+		}
+		c.k.TakeOffloadLocked(&c.offq, &w.k)
+		group[n] = w
+		n++
+	}
+	if n > 1 {
+		c.offBusy, c.offBusyDev = true, r.devino
+	}
+	return n, b
+}
+
+// firstOffloadLocked is the entry an offload worker takes next: the first
+// on the queue but for the writes to a file whose batch another worker is
+// making, which are left for it (it takes them when it is done, in the
+// order they came, rather than this worker's writing them one by one
+// beside it, waiting for the same inode lock). Past offScanMax of those
+// it takes the next anyway. Hold c.offq.Mu.
+func (c *Context) firstOffloadLocked() *waitq.Entry {
+	e := c.offq.FirstLocked()
+	if !c.offBusy {
+		return e
+	}
+	for scanned := 0; e != nil && scanned < offScanMax; scanned++ {
+		if w := e.W.(*request); !w.writeBatchable() || w.devino != c.offBusyDev {
+			return e
+		}
+		e = e.NextLocked()
+	}
+	if e == nil {
+		return nil
+	}
+	return c.offq.FirstLocked()
+}
+
+// blockingWrites makes group's writes, taken by an offload worker, in one
+// io_submit on b (locked), and sets each one's result (wres). A write the
+// kernel did not take, or whose event says EINTR, EAGAIN or EOPNOTSUPP,
+// is made alone, as blocking makes it.
+func (c *Context) blockingWrites(b *inlineBatch, group []*request) {
+	took := 0
+	for _, w := range group {
+		w.hasWres = false
+	}
+	if c.x == nil { // the explorer's syscalls are its Blocking, below
+		for i, w := range group {
+			w.prepBatch(&b.kios[i], i, w.rwflags)
+			b.ptrs[i], b.reqs[i] = linuxaio.Addr(&b.kios[i]), w
+		}
+		took = b.run(len(group), false, (*request).tookWrite)
+	}
+	b.mu.Unlock()
+	if !c.sabotaged(func(s *Sabotage) bool { return s.BatchStaysBusy }) {
+		c.offq.Mu.Lock()
+		c.offBusy = false
+		c.offq.Mu.Unlock()
+	}
+	for _, w := range group {
+		if !w.hasWres {
+			w.wres, w.hasWres = c.blocking(w), true
+		}
+	}
+	c.k.Mu.Lock()
+	c.stats.Batched += uint64(took)
+	c.k.Mu.Unlock()
+}
+
+// tookWrite records the result of an offloaded write made in a batch.
+func (r *request) tookWrite(res int64) {
+	switch res {
+	case -int64(unix.EINTR), -int64(unix.EAGAIN), -int64(unix.EOPNOTSUPP):
+	default:
+		r.wres, r.hasWres = res, true
+	}
 }

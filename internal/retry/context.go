@@ -94,12 +94,19 @@ type Context struct {
 	// batch is the AIO context of batched first attempts (batch_linux.go),
 	// set up at the first batch: batchOff when Linux AIO is refused here
 	// or noAIO is set.
-	batch   atomic.Pointer[inlineBatch]
-	syncAIO []*request
+	batch atomic.Pointer[inlineBatch]
+	// offBatch is the offload workers' (batch_linux.go), likewise.
+	offBatch atomic.Pointer[inlineBatch]
+	syncAIO  []*request
 
 	// offq is the offload queue: a wait queue whose "wake" is a worker
 	// taking the first entry.
 	offq waitq.Queue
+	// offBusy: an offload worker is making a batch of writes to the file
+	// offBusyDev (batch_linux.go); the other workers leave that file's
+	// writes queued for it. Guarded by offq.Mu.
+	offBusy    bool
+	offBusyDev devIno
 	// The hand-offs between the engine's goroutines, as lock.Notes (a
 	// wake-up is a token the next Sleep takes, as the channels of
 	// capacity one they were), so that the schedule explorer runs them:
@@ -680,8 +687,10 @@ func (c *Context) Destroy() error {
 	if q != nil && q != aioOff {
 		q.close() // after the reaper, which reads its ring
 	}
-	if b := c.batch.Load(); b != nil && b != batchOff {
-		b.close()
+	for _, p := range []*atomic.Pointer[inlineBatch]{&c.batch, &c.offBatch} {
+		if b := p.Load(); b != nil && b != batchOff {
+			b.close()
+		}
 	}
 	if c.poll != nil {
 		c.poll.Stop()

@@ -13,8 +13,8 @@ import (
 // This file is how internal/explore/kickrace runs this engine's own code
 // under its schedule explorer: the kick workers' and offload workers' loops
 // (kickWorker, offloadWorker, runAll), the poller's wake path (the wake
-// callback, pollBatch and its pollRuns shortcut), Submit's first
-// iterations and batched completions, Do, Cancel, Destroy and GetEvents,
+// callback, pollBatch and its pollRuns shortcut, the workers' batches of
+// writes), Submit's first iterations and batched completions, Do, Cancel, Destroy and GetEvents,
 // with the explorer's hooks at every lock and hand-off (the locks and
 // notes are lock.Mutex and lock.Note). Only the I/O is the explorer's: a
 // scripted retry method and offload syscall, since it has no files; the
@@ -38,6 +38,10 @@ type Explorer struct {
 	Completed func(r *Request, res int64)
 	// Workers is how many offload worker threads the scenario runs.
 	Workers int
+	// BatchWrites makes every offloaded request a buffered write to one
+	// file, which the offload workers take several at a time
+	// (batch_linux.go), each with its own Blocking.
+	BatchWrites bool
 	// Broken and Sabotage break the protocol or the engine on purpose,
 	// for the sabotage tests: each of the explorer's scenarios must catch
 	// one of these.
@@ -56,6 +60,10 @@ type Sabotage struct {
 	// WorkerDropsKick: an offload worker whose kick queued a request
 	// neither runs it nor wakes the kick worker.
 	WorkerDropsKick bool
+	// BatchStaysBusy: an offload worker that made a batch of writes does
+	// not say it is done (offBusy stays set), so the file's writes that
+	// came meanwhile are left for a batcher that has gone.
+	BatchStaysBusy bool
 }
 
 // sabotaged reports whether the explorer broke the engine's loop f.
@@ -91,6 +99,9 @@ func NewExplored(nr int, x *Explorer) *Context {
 	c.kickStarted = true // the scenario runs it
 	c.kickRunning.Store(true)
 	c.offStarts = c.workers
+	if x.BatchWrites {
+		c.offBatch.Store(new(inlineBatch)) // no AIO context: Blocking does the I/O
+	}
 	return c
 }
 

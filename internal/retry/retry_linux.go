@@ -341,7 +341,15 @@ func (c *Context) offload(r *request) (int64, bool) {
 	if !c.k.LinkWait(&r.k, &c.offq, 0) {
 		return -int64(unix.ECANCELED), false
 	}
-	c.offNote.Wakeup() // if a token is pending, a worker will look at the queue
+	// A write to the file a worker is making a batch of writes to is that
+	// worker's to take: it looks at the queue again when its batch is
+	// done (offBusy is cleared before). Any other wakes a worker.
+	c.offq.Mu.Lock()
+	theirs := c.offBusy && r.writeBatchable() && r.devino == c.offBusyDev
+	c.offq.Mu.Unlock()
+	if !theirs {
+		c.offNote.Wakeup() // if a token is pending, a worker will look at the queue
+	}
 	return 0, true
 }
 
@@ -356,30 +364,41 @@ func (c *Context) offloadWorker() {
 		}
 		for {
 			c.offq.Mu.Lock()
-			e := c.offq.FirstLocked()
+			e := c.firstOffloadLocked()
 			if e == nil {
 				c.offq.Mu.Unlock()
 				break
 			}
 			r := e.W.(*request)
+			next := e.NextLocked()
 			c.k.TakeOffloadLocked(&c.offq, &r.k)
-			more := c.offq.FirstLocked() != nil
+			var group [offBatchMax]*request
+			n, b := c.takeWritesLocked(r, next, &group)
+			more := c.firstOffloadLocked() != nil
 			c.offq.Mu.Unlock()
 			if more { // pass the baton: another worker may start on the rest
 				c.offNote.Wakeup()
 			}
-			r.wres = c.blocking(r)
-			r.hasWres = true
-			note := &r.k.Note
-			if a := c.k.Kick(&r.k); a == kick.Queued {
-				// Run what was kicked here rather than hand it to a
-				// kick worker: the retry that consumes the result
-				// does not block, and a hand-off costs more than it.
-				if !c.sabotaged(func(s *Sabotage) bool { return s.WorkerDropsKick }) {
-					c.runAll()
-				}
+			if n > 1 {
+				c.blockingWrites(b, group[:n])
 			} else {
-				kick.Finish(a, note, c)
+				r.wres = c.blocking(r)
+				r.hasWres = true
+			}
+			queued := false
+			for _, w := range group[:n] {
+				note := &w.k.Note
+				if a := c.k.Kick(&w.k); a == kick.Queued {
+					queued = true
+				} else {
+					kick.Finish(a, note, c)
+				}
+			}
+			// Run what was kicked here rather than hand it to a kick
+			// worker: the retry that consumes the result does not
+			// block, and a hand-off costs more than it.
+			if queued && !c.sabotaged(func(s *Sabotage) bool { return s.WorkerDropsKick }) {
+				c.runAll()
 			}
 		}
 	}

@@ -85,6 +85,10 @@ func (q *Queue) RemoveLocked(e *Entry) {
 // FirstLocked returns the entry at the head of q, or nil. q.Mu must be held.
 func (q *Queue) FirstLocked() *Entry { return q.head }
 
+// NextLocked returns the entry after e on its queue, or nil. Hold the
+// queue's Mu.
+func (e *Entry) NextLocked() *Entry { return e.next }
+
 // LenLocked returns how many entries are linked. q.Mu must be held.
 func (q *Queue) LenLocked() int { return q.n }
 

@@ -43,10 +43,10 @@ func KaioWith(name string, x retry.Explorer) *Protocol {
 			x.Blocking = s.blocking
 			x.Completed = s.completed
 			x.Workers = 0
-			for q, off := range w.Offload {
+			x.BatchWrites = w.BatchWrites
+			for _, off := range w.Offload {
 				if off {
 					x.Workers++
-					s.offq = q
 				}
 			}
 			s.c = retry.NewExplored(len(w.Reqs), &x)
@@ -72,7 +72,6 @@ type engineSys struct {
 	// reqs maps the scenario's requests to the engine's, as they are
 	// first seen (in their first iteration).
 	reqs []*retry.Request
-	offq int // the queue the offload workers serve
 	sync int // sync requests
 }
 
@@ -101,10 +100,10 @@ func (s *engineSys) queueIndex(q *waitq.Queue) int {
 }
 
 // blocking is an offload worker's syscall: the blocking work is done, and
-// the queue's event with it.
+// the event of the queue r waits on with it.
 func (s *engineSys) blocking(r *retry.Request) int64 {
 	s.w.X.Yield("the blocking syscall")
-	s.w.Fire(s.offq)
+	s.w.Fire(s.w.WaitingOn(r.ID()))
 	return Result
 }
 

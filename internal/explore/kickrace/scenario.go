@@ -34,6 +34,9 @@ type Scenario struct {
 	// events of the async requests (kaio's engine only): each must
 	// return, with its events or, under Destroy, EINVAL.
 	Reapers int
+	// BatchWrites: the offloaded requests are writes to one file, which
+	// kaio's offload workers make several at a time.
+	BatchWrites bool
 	// Engine: only kaio's engine runs the scenario (it has reapers, or
 	// needs the engine's batching or its poller's shortcut).
 	Engine bool
@@ -151,6 +154,16 @@ var Scenarios = []Scenario{
 		Queues: 3, Reqs: []ReqSpec{{Script: []Step{{Progress, 0}, {Finish, 0}}}, {Script: waitOn(1)}, {Script: waitOn(2)}},
 		Wakers: []int{1}, Offloaders: []int{2}, Engine: true, Preemptions: 2,
 	},
+	{
+		Name:        "offloadbatch",
+		Doc:         "three writes to one file offloaded to three workers, which take them several at a time (the one batching leaves its file's writes to itself, and the others are not woken for them) while Cancel comes for one",
+		Queues:      3,
+		Reqs:        []ReqSpec{{Script: waitOn(0)}, {Script: waitOn(1)}, {Script: waitOn(2)}},
+		Offloaders:  []int{0, 1, 2},
+		Cancel:      true,
+		CancelReqs:  []int{0},
+		BatchWrites: true, Engine: true, Preemptions: 2,
+	},
 }
 
 // waitOn is the script of a request that waits for queue q's event once,
@@ -170,7 +183,7 @@ func Find(name string) (Scenario, bool) {
 // Setup returns the explorer's setup function of s under p.
 func (s Scenario) Setup(p *Protocol) func(*explore.Run) {
 	return func(x *explore.Run) {
-		w := &World{X: x, proto: p, fired: make([]bool, s.Queues), Offload: make([]bool, s.Queues)}
+		w := &World{X: x, proto: p, fired: make([]bool, s.Queues), Offload: make([]bool, s.Queues), BatchWrites: s.BatchWrites}
 		for q := 0; q < s.Queues; q++ {
 			wq := new(waitq.Queue)
 			wq.Mu.SetSched(x)

@@ -142,8 +142,11 @@ type World struct {
 	Reqs   []*Req
 	// Offload marks the queues that offload workers serve.
 	Offload []bool
-	fired   []bool // per queue: its event happened (the data is there)
-	proto   *Protocol
+	// BatchWrites: the offload workers take their requests as writes to
+	// one file, several at a time (kaio's engine).
+	BatchWrites bool
+	fired       []bool // per queue: its event happened (the data is there)
+	proto       *Protocol
 	// Reaped counts what reapers got (the engine's GetEvents).
 	Reaped []int
 	// destroyed: a destroyer thread has started.
@@ -152,6 +155,13 @@ type World struct {
 
 // Fire records that queue q's event happened: a Wait step on it goes on.
 func (w *World) Fire(q int) { w.fired[q] = true }
+
+// WaitingOn returns the queue of request i's current step, the one it
+// waits on while it waits.
+func (w *World) WaitingOn(i int) int {
+	r := w.Reqs[i]
+	return r.Script[r.pc].Queue
+}
 
 // Retry is the scripted retry method of request i. link links the
 // request's wait entry on queue q and reports false if the request was
