@@ -22,7 +22,9 @@
 //     (O_DIRECT reads and writes, fsync: asynchronous in the kernel, as in
 //     Linux 2.6), or on a bounded pool of offload workers (cache misses,
 //     and O_DIRECT where Linux AIO is refused); the wake-up kicks it onto
-//     the run list and it is retried. The kick path closes
+//     the run list and it is retried. Where Linux AIO is usable, the
+//     buffered attempts of one Submit, and a worker's writes to one file,
+//     reach the kernel together in one io_submit. The kick path closes
 //     the races of the July 2005 RFC "Races in aio call back path"
 //     (internal/kick; cmd/aio-race explores them).
 //   - uring: io_uring through raw syscalls and mapped rings.

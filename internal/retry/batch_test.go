@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,6 +315,16 @@ func TestBatchConcurrentSubmitsAndDestroy(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+	for _, p := range []*atomic.Pointer[inlineBatch]{&c.batch, &c.offBatch} {
+		if b := p.Load(); b != nil && b != batchOff {
+			b.mu.Lock()
+			closed := b.closed
+			b.mu.Unlock()
+			if !closed {
+				t.Error("Destroy left a batch AIO context open")
+			}
+		}
+	}
 	if n, err := c.Submit([]*core.Iocb{{Op: core.OpPRead, Fd: fd, Buf: make([]byte, 8)}, {Op: core.OpPRead, Fd: fd, Buf: make([]byte, 8)}}); n != 0 || err == nil {
 		t.Fatalf("Submit after Destroy: %d, %v", n, err)
 	}
@@ -386,5 +397,88 @@ func TestBatchedOffloadWrites(t *testing.T) {
 		t.Skip("this file system takes buffered RWF_NOWAIT writes: none went to the workers")
 	case s.Batched == 0:
 		t.Fatalf("no offloaded write was batched in 20 rounds of 65 (%+v)", s)
+	}
+}
+
+// A batch that holds a read of a file without FMODE_NOWAIT (procfs, where
+// io_submit refuses the iocb and preadv2 says EOPNOTSUPP) between reads
+// of an ext4 file: the refused one and those after it attempt themselves,
+// and every read gets its data.
+func TestBatchWithAFileThatRefusesNowait(t *testing.T) {
+	c := newCtx(t, 64, Config{})
+	batchUsable(t, c)
+	f := file(t, 1<<20, 0)
+	proc, err := os.Open("/proc/self/cmdline")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer proc.Close()
+	want, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil || len(want) == 0 {
+		t.Skipf("/proc/self/cmdline: %v", err)
+	}
+	var iocbs []*core.Iocb
+	for k := 0; k < 6; k++ {
+		i := &core.Iocb{Op: core.OpPRead, Fd: int(f.Fd()), Buf: make([]byte, 32<<10), Offset: int64(k) << 15, Data: uint64(k)}
+		if k == 2 {
+			i.Fd, i.Offset, i.Buf = int(proc.Fd()), 0, make([]byte, 4096)
+		}
+		iocbs = append(iocbs, i)
+	}
+	if n, err := c.Submit(iocbs); n != len(iocbs) {
+		t.Fatalf("Submit %d: %v", n, err)
+	}
+	for _, ev := range reapN(t, c, len(iocbs)) {
+		i := iocbs[ev.Data]
+		if ev.Data == 2 {
+			if ev.Res != int64(len(want)) || !bytes.Equal(i.Buf[:ev.Res], want) {
+				t.Errorf("procfs read: res %d, %q; want %q", ev.Res, i.Buf[:max(ev.Res, 0)], want)
+			}
+			continue
+		}
+		if ev.Res != 32<<10 {
+			t.Fatalf("read %d: res %d", ev.Data, ev.Res)
+		}
+		wantFileBytes(t, "read", i.Buf, int(i.Offset), 1<<20)
+	}
+	t.Logf("stats %+v", c.Stats())
+}
+
+// A batch whose reads are partly cached: the batch's attempt returns the
+// cached head of each, and the rest goes on as the request's own attempt
+// would have it (the next RWF_NOWAIT attempt, then a worker), with the
+// data whole.
+func TestBatchedPartlyCached(t *testing.T) {
+	const size = 8 << 20
+	c := newCtx(t, 64, Config{})
+	batchUsable(t, c)
+	f := file(t, size, 0)
+	fd := int(f.Fd())
+	unix.Fdatasync(fd)
+	unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+	unix.Fadvise(fd, 0, 0, unix.FADV_RANDOM) // no readahead past the heads
+	var iocbs []*core.Iocb
+	for k := 0; k < 4; k++ {
+		off := int64(k) * (2 << 20)
+		unix.Pread(fd, make([]byte, 16<<10), off) // cache the head of each
+		iocbs = append(iocbs, &core.Iocb{Op: core.OpPRead, Fd: fd, Buf: make([]byte, 1<<20), Offset: off, Data: uint64(k)})
+	}
+	if n, err := c.Submit(iocbs); n != len(iocbs) {
+		t.Fatalf("Submit %d: %v", n, err)
+	}
+	for _, ev := range reapN(t, c, len(iocbs)) {
+		i := iocbs[ev.Data]
+		if ev.Res != 1<<20 {
+			t.Fatalf("read at %d: res %d", i.Offset, ev.Res)
+		}
+		wantFileBytes(t, "read", i.Buf, int(i.Offset), size)
+	}
+	s := c.Stats()
+	t.Logf("stats %+v", s)
+	if s.Batched != 4 {
+		t.Errorf("Stats.Batched = %d, want 4", s.Batched)
+	}
+	if s.Offloaded == 0 {
+		t.Skip("the reads found the whole range cached (FADV_DONTNEED ignored): no partly cached read")
 	}
 }
