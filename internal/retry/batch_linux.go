@@ -48,9 +48,11 @@ const batchRawMax = 512 << 10
 // request is cheaper through preadv2 (no iocb, no event).
 const batchMin = 2
 
-// inlineBatch is a context's AIO context for first attempts.
+// inlineBatch is an AIO context for batches: the submitters' first
+// attempts (Context.batch) or the offload workers' writes
+// (Context.offBatch).
 type inlineBatch struct {
-	mu     sync.Mutex // held by the submitter using it, and by Destroy
+	mu     sync.Mutex // held by the submitter or worker using it, and by Destroy
 	closed bool       // guarded by mu
 	ctx    linuxaio.Context
 	ring   linuxaio.Ring

@@ -24,6 +24,19 @@ func batchUsable(t *testing.T, c *Context) {
 	}
 }
 
+// uncachedFile returns a context that can batch and the fd of a file of
+// size bytes whose pages were dropped from the page cache (as far as the
+// kernel takes FADV_DONTNEED).
+func uncachedFile(t *testing.T, size int) (*Context, int) {
+	t.Helper()
+	c := newCtx(t, 64, Config{})
+	batchUsable(t, c)
+	fd := int(file(t, size, 0).Fd())
+	unix.Fdatasync(fd)
+	unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+	return c, fd
+}
+
 // wantFileBytes compares the bytes read into b from offset off with file()'s
 // contents, of size size.
 func wantFileBytes(t *testing.T, what string, b []byte, off, size int) {
@@ -124,12 +137,7 @@ func TestBatchedMisses(t *testing.T) {
 			name = "RWF_NOWAIT"
 		}
 		t.Run(name, func(t *testing.T) {
-			c := newCtx(t, 64, Config{})
-			batchUsable(t, c)
-			f := file(t, size, 0)
-			fd := int(f.Fd())
-			unix.Fdatasync(fd)
-			unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+			c, fd := uncachedFile(t, size)
 			var iocbs []*core.Iocb
 			for k := 0; k < 8; k++ {
 				i := &core.Iocb{Op: core.OpPRead, Fd: fd, Buf: make([]byte, 64<<10), Offset: int64(k) * (512 << 10), Data: uint64(k)}
@@ -450,12 +458,7 @@ func TestBatchWithAFileThatRefusesNowait(t *testing.T) {
 // data whole.
 func TestBatchedPartlyCached(t *testing.T) {
 	const size = 8 << 20
-	c := newCtx(t, 64, Config{})
-	batchUsable(t, c)
-	f := file(t, size, 0)
-	fd := int(f.Fd())
-	unix.Fdatasync(fd)
-	unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED)
+	c, fd := uncachedFile(t, size)
 	unix.Fadvise(fd, 0, 0, unix.FADV_RANDOM) // no readahead past the heads
 	var iocbs []*core.Iocb
 	for k := 0; k < 4; k++ {
