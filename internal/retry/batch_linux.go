@@ -60,11 +60,7 @@ type inlineBatch struct {
 	kios   [batchMax]linuxaio.Iocb
 	ptrs   [batchMax]uintptr
 	reqs   [batchMax]*request
-	// A worker's batch of writes: the requests of group that iocb k
-	// makes (span[k]: first, count), and the iovecs of merged ones.
-	span [batchMax][2]int32
-	iov  [batchMax]unix.Iovec
-	evs  [batchMax]linuxaio.Event
+	evs    [batchMax]linuxaio.Event
 }
 
 // batchOff is what Context.batch holds when Linux AIO is refused or off.
@@ -138,17 +134,17 @@ func (c *Context) attemptBatch(reqs []*request) {
 			n++
 		}
 	}
-	took := b.run(n, bytes <= batchRawMax, func(k int, res int64) { b.reqs[k].tookBatch(res) })
+	took := b.run(n, bytes <= batchRawMax, (*request).tookBatch)
 	c.k.Mu.Lock()
 	c.stats.Batched += uint64(took)
 	c.k.Mu.Unlock()
 }
 
-// run hands the first n iocbs of b to the kernel in one io_submit, a
-// RawSyscall if raw, and tells took the result of each (by index). It
-// returns how many iocbs the kernel took: those after got nothing. Hold
-// b.mu.
-func (b *inlineBatch) run(n int, raw bool, took func(k int, res int64)) int {
+// run hands the first n iocbs of b (for b.reqs) to the kernel in one
+// io_submit, a RawSyscall if raw, and gives each request the result of its
+// iocb (took). It returns how many iocbs the kernel took: the requests
+// after those got nothing. Hold b.mu.
+func (b *inlineBatch) run(n int, raw bool, took func(*request, int64)) int {
 	k := 0
 	for k < n {
 		var m int
@@ -162,7 +158,7 @@ func (b *inlineBatch) run(n int, raw bool, took func(k int, res int64)) int {
 			continue
 		}
 		if e != 0 {
-			break // the kernel refused iocb k
+			break // the kernel refused b.reqs[k]
 		}
 		k += m
 	}
@@ -180,7 +176,7 @@ func (b *inlineBatch) run(n int, raw bool, took func(k int, res int64)) int {
 			m = max(m, 0)
 		}
 		for _, ev := range b.evs[got : got+m] {
-			took(int(ev.Data), ev.Res)
+			took(b.reqs[ev.Data], ev.Res)
 		}
 		got += m
 	}
@@ -331,14 +327,11 @@ func (c *Context) blockingWrites(b *inlineBatch, group []*request) {
 		w.hasWres = false
 	}
 	if c.x == nil { // the explorer's syscalls are its Blocking, below
-		n := b.prepWrites(group)
-		k := b.run(n, false, func(k int, res int64) {
-			sp := b.span[k]
-			spreadWrite(group[sp[0]:sp[0]+sp[1]], res)
-		})
-		for _, sp := range b.span[:k] {
-			took += int(sp[1])
+		for i, w := range group {
+			w.prepBatch(&b.kios[i], i, w.rwflags)
+			b.ptrs[i], b.reqs[i] = linuxaio.Addr(&b.kios[i]), w
 		}
+		took = b.run(len(group), false, (*request).tookWrite)
 	}
 	b.mu.Unlock()
 	if !c.sabotaged(func(s *Sabotage) bool { return s.BatchStaysBusy }) {
@@ -354,66 +347,6 @@ func (c *Context) blockingWrites(b *inlineBatch, group []*request) {
 	c.k.Mu.Lock()
 	c.stats.Batched += uint64(took)
 	c.k.Mu.Unlock()
-}
-
-// prepWrites fills b's iocbs with group's writes and returns how many
-// there are. Writes that follow each other in the file (each the next
-// one's offset, through one fd with the same flags, one buffer each) share
-// one PWRITEV iocb: Linux then writes each large folio in one piece
-// rather than a 64 KiB piece at a time (a Go loop inside Docker's profile:
-// 32 writes of 64 KiB as one iocb went 9.9-10.2 GB/s against 8.8-9.4 as
-// 32 iocbs). Hold b.mu.
-func (b *inlineBatch) prepWrites(group []*request) int {
-	n := 0
-	for i := 0; i < len(group); {
-		w := group[i]
-		j := i + 1
-		if len(w.iov) == 1 {
-			end := w.pos + w.left
-			for j < len(group) {
-				x := group[j]
-				if len(x.iov) != 1 || x.pos != end || x.fd != w.fd || x.rwflags != w.rwflags {
-					break
-				}
-				end += x.left
-				j++
-			}
-		}
-		if j == i+1 {
-			w.prepBatch(&b.kios[n], n, w.rwflags)
-		} else {
-			for m := i; m < j; m++ {
-				b.iov[m] = group[m].iov[0]
-			}
-			b.kios[n] = linuxaio.Iocb{Data: uint64(n), LioOpcode: linuxaio.CmdPWritev, Fildes: uint32(w.fd), Offset: w.pos,
-				Buf: linuxaio.IovPtr(b.iov[i:j]), Nbytes: uint64(j - i)}
-			b.kios[n].RWFlags = int32(w.rwflags)
-		}
-		b.ptrs[n] = linuxaio.Addr(&b.kios[n])
-		b.span[n] = [2]int32{int32(i), int32(j - i)}
-		n++
-		i = j
-	}
-	return n
-}
-
-// spreadWrite gives the writes ws, made by one iocb, its result res: in
-// order, each as much as it asked for of what was written. A write that
-// got nothing (the iocb failed, or stopped short before it) makes its own
-// attempt, for its own errno.
-func spreadWrite(ws []*request, res int64) {
-	if len(ws) == 1 {
-		ws[0].tookWrite(res)
-		return
-	}
-	for _, w := range ws {
-		n := min(res, w.left)
-		if n <= 0 {
-			return
-		}
-		w.wres, w.hasWres = n, true
-		res -= n
-	}
 }
 
 // tookWrite records the result of an offloaded write made in a batch.
