@@ -485,3 +485,60 @@ func TestBatchedPartlyCached(t *testing.T) {
 		t.Skip("the reads found the whole range cached (FADV_DONTNEED ignored): no partly cached read")
 	}
 }
+
+// A worker's batch of writes that follow each other in the file, one of
+// them from memory the kernel cannot read: it alone gets EFAULT, and
+// every other range holds its bytes.
+func TestBatchedOffloadWritesOneBad(t *testing.T) {
+	c := newCtx(t, 64, Config{Workers: 1})
+	batchUsable(t, c)
+	bad, err := unix.Mmap(-1, 0, 16<<10, unix.PROT_NONE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(bad)
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const rec, n = 16 << 10, 16
+	for round := 0; round < 10; round++ {
+		base := int64(round) * n * rec
+		var iocbs []*core.Iocb
+		for k := 0; k < n; k++ {
+			i := &core.Iocb{Op: core.OpPWrite, Fd: int(f.Fd()), Buf: bytes.Repeat([]byte{byte(round*n + k + 1)}, rec), Offset: base + int64(k)*rec, Data: uint64(k)}
+			if k == 5 {
+				i.Buf = bad
+			}
+			iocbs = append(iocbs, i)
+		}
+		if m, err := c.Submit(iocbs); m != n {
+			t.Fatalf("Submit %d: %v", m, err)
+		}
+		for _, ev := range reapN(t, c, n) {
+			want := int64(rec)
+			if ev.Data == 5 {
+				want = -int64(unix.EFAULT)
+			}
+			if ev.Res != want {
+				t.Fatalf("round %d write %d: res %d, want %d", round, ev.Data, ev.Res, want)
+			}
+		}
+		got := make([]byte, n*rec)
+		if _, err := f.ReadAt(got, base); err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < n; k++ {
+			if k == 5 {
+				continue
+			}
+			if b := got[k*rec : (k+1)*rec]; !bytes.Equal(b, bytes.Repeat([]byte{byte(round*n + k + 1)}, rec)) {
+				t.Fatalf("round %d: write %d's range holds other bytes", round, k)
+			}
+		}
+	}
+	if s := c.Stats(); s.Batched == 0 {
+		t.Fatalf("no write batched (%+v)", s)
+	}
+}
