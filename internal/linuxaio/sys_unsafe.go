@@ -99,7 +99,8 @@ type Ring struct {
 }
 
 // Map reports whether the ring h has a layout kaio can read, and if so
-// makes r read it.
+// makes r read it. A Ring Map refused, or was never given, is read through
+// io_getevents instead (Reap).
 func (r *Ring) Map(h *RingHeader) bool {
 	if atomic.LoadUint32(&h.Magic) != RingMagic || h.IncompatFeatures != 0 || h.HeaderLength != uint32(unsafe.Sizeof(*h)) || h.Nr == 0 {
 		return false
@@ -117,10 +118,10 @@ func (r *Ring) StoreHead(v uint32) { atomic.StoreUint32(&r.hdr.Head, v) }
 // Reap moves up to len(evs) of ctx's completions into evs without
 // waiting and returns how many: from r in user space, publishing the new
 // head before it returns (so before the caller handles them), or with
-// io_getevents when r is nil (a ring whose layout Map refused). Only one
-// reaper at a time may use a ring.
+// io_getevents when r is not mapped (nil, or a ring whose layout Map
+// refused). Only one reaper at a time may use a ring.
 func Reap(ctx Context, r *Ring, evs []Event) int {
-	if r == nil {
+	if r == nil || r.hdr == nil {
 		n, _ := GetEvents(ctx, 0, evs, false) // -1 on an error: nothing taken
 		return max(n, 0)
 	}

@@ -20,11 +20,10 @@ const syncSlots = 64
 type Context struct {
 	kctx.Ctx[request]
 
-	nr     int
-	ctx    linuxaio.Context
-	evfd   int  // the IOCB_FLAG_RESFD of every iocb: wakes the waiter in ppoll
-	mapped bool // ring is readable in user space
-	ring   linuxaio.Ring
+	nr   int
+	ctx  linuxaio.Context
+	evfd int // the IOCB_FLAG_RESFD of every iocb: wakes the waiter in ppoll
+	ring linuxaio.Ring
 
 	// Guarded by Ctx.Mu: the drain's buffer of completions, and the
 	// kernel waiter's ppoll timeout (one kernel waiter at
@@ -50,7 +49,7 @@ func New(nr int) (*Context, error) {
 		return nil, err
 	}
 	c := &Context{nr: nr, ctx: ctx, evfd: evfd}
-	c.mapped = c.ring.Map(hdr)
+	c.ring.Map(hdr) // else Reap uses io_getevents
 	c.Init(c, nr, func(r *req) { r.P.k = new(linuxaio.Iocb) })
 	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kaio-go/kaio/internal/core"
 	"github.com/kaio-go/kaio/internal/enginetest"
+	"github.com/kaio-go/kaio/internal/linuxaio"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,7 +45,7 @@ func TestShared(t *testing.T) { enginetest.Shared(t, &engine) }
 func TestGeteventsFallback(t *testing.T) {
 	c := newCtx(t, 8)
 	c.Mu.Lock()
-	c.mapped = false
+	c.ring = linuxaio.Ring{} // not mapped: Reap uses io_getevents
 	c.Mu.Unlock()
 	name := filepath.Join(t.TempDir(), "f")
 	data := bytes.Repeat([]byte("kaio"), 4096)

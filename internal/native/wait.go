@@ -48,14 +48,10 @@ func (c *Context) WakeKernel() {
 // kernel's ring (io_getevents without waiting where the ring cannot be
 // read in user space). Hold Ctx.Mu.
 func (c *Context) DrainLocked() {
-	ring := &c.ring
-	if !c.mapped {
-		ring = nil
-	}
 	// Until the ring is empty: handling an event may poll again (a
 	// stream's transfer), and the poll may complete at once.
 	for {
-		n := linuxaio.Reap(c.ctx, ring, c.scratch[:])
+		n := linuxaio.Reap(c.ctx, &c.ring, c.scratch[:])
 		for _, ev := range c.scratch[:n] {
 			c.completed(ev.Data, ev.Res)
 		}

@@ -52,10 +52,9 @@ import (
 
 // aioQueue is a retry context's Linux AIO context.
 type aioQueue struct {
-	ctx    linuxaio.Context
-	ring   linuxaio.Ring // the mapped completion ring, when its layout is known
-	mapped bool
-	evfd   int // the eventfd every iocb signals; blocking: the reaper sleeps in read(2)
+	ctx  linuxaio.Context
+	ring linuxaio.Ring // the mapped completion ring, when its layout is known
+	evfd int           // the eventfd every iocb signals; blocking: the reaper sleeps in read(2)
 
 	// kios are the iocbs of the ring's requests (Do's have their own),
 	// one heap object pinned once, from setup to Destroy: a request
@@ -144,7 +143,7 @@ func newAIOQueue(nr, reqs int) (*aioQueue, error) {
 	q := &aioQueue{ctx: ctx, evfd: efd}
 	q.pendingEnd = &q.pending
 	q.wake.Init()
-	q.mapped = q.ring.Map(hdr)
+	q.ring.Map(hdr) // else reap uses io_getevents
 	q.kios = make([]linuxaio.Iocb, reqs)
 	q.pin.Pin(&q.kios[0])
 	return q, nil
@@ -495,11 +494,7 @@ func (c *Context) completeAIO(q *aioQueue, evs []linuxaio.Event) {
 
 // reap moves up to len(q.evs) completions into q.evs.
 func (q *aioQueue) reap() int {
-	ring := &q.ring
-	if !q.mapped {
-		ring = nil
-	}
-	return linuxaio.Reap(q.ctx, ring, q.evs[:])
+	return linuxaio.Reap(q.ctx, &q.ring, q.evs[:])
 }
 
 // fromKernel takes in what Linux AIO did with r: its result, or a refusal

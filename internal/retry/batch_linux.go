@@ -55,8 +55,7 @@ type inlineBatch struct {
 	mu     sync.Mutex // held by the submitter or worker using it, and by Destroy
 	closed bool       // guarded by mu
 	ctx    linuxaio.Context
-	ring   linuxaio.Ring
-	mapped bool
+	ring   linuxaio.Ring // read with io_getevents where Map refused it
 	kios   [batchMax]linuxaio.Iocb
 	ptrs   [batchMax]uintptr
 	reqs   [batchMax]*request
@@ -77,7 +76,7 @@ func (c *Context) batchCtx(p *atomic.Pointer[inlineBatch]) *inlineBatch {
 			if !c.noAIO && !c.dead {
 				if ctx, hdr, err := linuxaio.Setup(batchMax); err == nil {
 					b = &inlineBatch{ctx: ctx}
-					b.mapped = b.ring.Map(hdr)
+					b.ring.Map(hdr)
 				}
 			}
 			p.Store(b)
@@ -162,12 +161,8 @@ func (b *inlineBatch) run(n int, raw bool, took func(*request, int64)) int {
 		}
 		k += m
 	}
-	ring := &b.ring
-	if !b.mapped {
-		ring = nil
-	}
 	for got := 0; got < k; {
-		m := linuxaio.Reap(b.ctx, ring, b.evs[got:k])
+		m := linuxaio.Reap(b.ctx, &b.ring, b.evs[got:k])
 		if m == 0 {
 			// Not yet complete, which no buffered read or write does
 			// today (Linux runs them inside io_submit): wait for it, as
