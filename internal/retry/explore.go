@@ -12,10 +12,10 @@ import (
 
 // This file is how internal/explore/kickrace runs this engine's own code
 // under its schedule explorer: the kick workers' and offload workers' loops
-// (kickWorker, offloadWorker, runAll), the poller's wake path (the wake
-// callback, pollBatch and its pollRuns shortcut, the workers' batches of
-// writes), Submit's first iterations and batched completions, Do, Cancel, Destroy and GetEvents,
-// with the explorer's hooks at every lock and hand-off (the locks and
+// (kickWorker, offloadWorker, runAll, the workers' batches of writes), the
+// poller's wake path (the wake callback, pollBatch and its pollRuns
+// shortcut), Submit's first iterations and batched completions, Do,
+// Cancel, Destroy and GetEvents, with the explorer's hooks at every lock and hand-off (the locks and
 // notes are lock.Mutex and lock.Note). Only the I/O is the explorer's: a
 // scripted retry method and offload syscall, since it has no files; the
 // engine's goroutines are the explorer's threads, started by the scenario

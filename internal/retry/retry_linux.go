@@ -343,10 +343,14 @@ func (c *Context) offload(r *request) (int64, bool) {
 	}
 	// A write to the file a worker is making a batch of writes to is that
 	// worker's to take: it looks at the queue again when its batch is
-	// done (offBusy is cleared before). Any other wakes a worker.
-	c.offq.Mu.Lock()
-	theirs := c.offBusy && r.writeBatchable() && r.devino == c.offBusyDev
-	c.offq.Mu.Unlock()
+	// done (offBusy is cleared before). Any other wakes a worker; only a
+	// write that may be batched needs the look at offBusy.
+	theirs := false
+	if r.writeBatchable() {
+		c.offq.Mu.Lock()
+		theirs = c.offBusy && r.devino == c.offBusyDev
+		c.offq.Mu.Unlock()
+	}
 	if !theirs {
 		c.offNote.Wakeup() // if a token is pending, a worker will look at the queue
 	}
