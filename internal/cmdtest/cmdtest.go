@@ -17,6 +17,18 @@ import (
 	"testing"
 )
 
+// OpenFds counts this process's open fds (the entries of /proc/self/fd),
+// for tests that check that nothing leaks one; it skips t where there is
+// no /proc.
+func OpenFds(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(ents)
+}
+
 // childEnv marks the test binary started as the command; fsizeEnv carries
 // the RLIMIT_FSIZE to set first.
 const (

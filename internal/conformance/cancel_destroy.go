@@ -4,12 +4,12 @@ package conformance
 
 import (
 	"errors"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kaio-go/kaio"
+	"github.com/kaio-go/kaio/internal/cmdtest"
 	"golang.org/x/sys/unix"
 )
 
@@ -205,7 +205,7 @@ var destroyCases = []Case{
 	{"Destroy/ClosesItsFds", func(t *testing.T, e *Env) {
 		r, w := pipe(t)
 		f := tempFile(t, pattern(4096, 1), 0)
-		before := openFds(t)
+		before := cmdtest.OpenFds(t)
 		c, err := kaio.Setup(16, e.Opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -224,7 +224,7 @@ var destroyCases = []Case{
 		if err := c.Destroy(); err != nil {
 			t.Fatal(err)
 		}
-		if after := openFds(t); after != before {
+		if after := cmdtest.OpenFds(t); after != before {
 			t.Fatalf("%d fds open before Setup, %d after Destroy", before, after)
 		}
 	}},
@@ -307,14 +307,4 @@ var destroyCases = []Case{
 			wg.Wait()
 		}
 	}},
-}
-
-// openFds counts this process's open fds.
-func openFds(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(ents)
 }

@@ -255,14 +255,7 @@ func TestSharedDuplicatesWithFdsClosedAfterSubmit(t *testing.T) {
 	const per, size = 16, 4096
 	c := newCtx(t, 2*per, Config{})
 	f := file(t, per*size, 0)
-	fds := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Skip(err)
-		}
-		return len(ents)
-	}
-	before := fds()
+	before := cmdtest.OpenFds(t)
 	bufs := make([][]byte, per)
 	for i := range bufs {
 		bufs[i] = make([]byte, size)
@@ -309,7 +302,7 @@ func TestSharedDuplicatesWithFdsClosedAfterSubmit(t *testing.T) {
 	c.k.Mu.Lock()
 	left := len(c.files)
 	c.k.Mu.Unlock()
-	if after := fds(); left != 0 || after != before {
+	if after := cmdtest.OpenFds(t); left != 0 || after != before {
 		t.Fatalf("%d shared duplicates left; %d fds open before, %d after", left, before, after)
 	}
 }
@@ -322,14 +315,7 @@ func TestSharedDuplicatesWithFdsClosedAfterSubmit(t *testing.T) {
 func TestSharedDuplicatesCancelAndDestroy(t *testing.T) {
 	const size = 4096
 	f := file(t, 64*size, 0)
-	fds := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Skip(err)
-		}
-		return len(ents)
-	}
-	before := fds()
+	before := cmdtest.OpenFds(t)
 	for round := 0; round < 20; round++ {
 		c, err := New(64, Config{})
 		if err != nil {
@@ -398,7 +384,7 @@ func TestSharedDuplicatesCancelAndDestroy(t *testing.T) {
 			t.Fatalf("round %d: %d events reaped for %d writes accepted", round, r, a)
 		}
 	}
-	if after := fds(); after != before {
+	if after := cmdtest.OpenFds(t); after != before {
 		t.Fatalf("%d fds open before, %d after", before, after)
 	}
 }
