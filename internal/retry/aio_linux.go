@@ -423,73 +423,30 @@ func (q *aioQueue) close() {
 	q.pin.Unpin() // the kernel is done with the iocbs
 }
 
-// completeAIO takes in a batch of the kernel's completions with two
-// critical sections rather than several per request: in the first it
-// records each result (under k.Mu: the race detector does not see that the
-// kernel's completion comes after the submitter's writes to the request),
-// kicks each request (the kernel's hold ends) and takes the run list,
-// beginning each iteration (kick.TakeLocked); it then runs the iterations
-// here, as runAll would, and posts those that finished in the second
-// (completeBatch). The requests it kicked are on the run list until it
-// takes them: a Queued kick is owed a run, which this is.
+// completeAIO takes in a batch of the kernel's completions as a
+// kickBatch: each result is recorded (under k.Mu: the race detector does
+// not see that the kernel's completion comes after the submitter's writes
+// to the request) and kicked (the kernel's hold ends) in the first
+// critical section, and what that queued is run here and posted in the
+// second.
 //
 // The caller holds q.ringMu, which took evs off the ring; it is released
 // once the first critical section has counted evs out of q.inKernel, so
 // that a GetEvents never sees an iocb as in the kernel (and waits there
 // for its event) after its completion has left the ring.
 func (c *Context) completeAIO(q *aioQueue, evs []linuxaio.Event) {
-	type taken struct {
-		r         *request
-		cancelled bool
-	}
-	var run [len(aioQueue{}.evs)]taken
-	var notes [len(aioQueue{}.evs)]*lock.Note
-	nr, nn := 0, 0
-	more := false
+	var kb kickBatch
 	c.k.Mu.Lock()
 	q.inKernel -= len(evs)
 	for _, ev := range evs {
 		r := c.aioRequestLocked(int(ev.Data))
 		r.wres, r.hasWres = ev.Res, true
-		if c.k.KickLocked(&r.k) == kick.WakeSync {
-			notes[nn] = &r.k.Note
-			nn++
-		}
+		c.kickDoneLocked(&kb, r)
 	}
-	for nr < len(run) {
-		kr, cancelled := c.k.TakeLocked()
-		if kr == nil {
-			break
-		}
-		r := kr.Owner.(*request)
-		if r.attempts > 0 {
-			c.stats.Retries++ // counted here, in this critical section
-			r.retryCounted = true
-		}
-		run[nr] = taken{r, cancelled}
-		nr++
-	}
-	more = nr == len(run)
+	c.takeRunLocked(&kb)
 	c.k.Mu.Unlock()
 	q.ringMu.Unlock()
-	for _, n := range notes[:nn] {
-		n.Wakeup()
-	}
-	var reqs [len(run)]*request
-	var res [len(run)]int64
-	done := 0
-	for _, t := range run[:nr] {
-		v, fin, a := c.k.RunBegun(&t.r.k, t.cancelled, c)
-		if fin {
-			reqs[done], res[done] = t.r, v
-			done++
-		}
-		kick.Finish(a, &t.r.k.Note, c)
-	}
-	c.completeBatch(reqs[:done], res[:done])
-	if more {
-		c.runAll() // the run list had more than one batch
-	}
+	c.runTaken(&kb)
 }
 
 // reap moves up to len(q.evs) completions into q.evs.

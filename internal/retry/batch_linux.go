@@ -315,9 +315,9 @@ func (c *Context) firstOffloadLocked() *waitq.Entry {
 // blockingWrites makes group's writes, taken by an offload worker, in one
 // io_submit on b (locked), and sets each one's result (wres). A write the
 // kernel did not take, or whose event says EINTR, EAGAIN or EOPNOTSUPP,
-// is made alone, as blocking makes it.
-func (c *Context) blockingWrites(b *inlineBatch, group []*request) {
-	took := 0
+// is made alone, as blocking makes it. It returns how many the kernel
+// took in the batch (the worker counts them in Stats.Batched).
+func (c *Context) blockingWrites(b *inlineBatch, group []*request) (took int) {
 	for _, w := range group {
 		w.hasWres = false
 	}
@@ -339,9 +339,7 @@ func (c *Context) blockingWrites(b *inlineBatch, group []*request) {
 			w.wres, w.hasWres = c.blocking(w), true
 		}
 	}
-	c.k.Mu.Lock()
-	c.stats.Batched += uint64(took)
-	c.k.Mu.Unlock()
+	return took
 }
 
 // tookWrite records the result of an offloaded write made in a batch.

@@ -401,6 +401,7 @@ func (c *Context) finishLocked(r *request, res int64) resfdSignal {
 	if r.sync {
 		c.unlinkActiveLocked(r)
 	}
+
 	iocb.Release(&r.claim)
 	r.iocb = nil
 	if c.x != nil {
@@ -526,6 +527,79 @@ func (c *Context) runAll() {
 		}
 		r := kr.Owner.(*request)
 		kick.Finish(c.k.Run(kr, c), &r.k.Note, c)
+	}
+}
+
+// kickBatch is a batch of requests whose syscalls are done (each one's
+// wres is in), kicked and run by their completer (the O_DIRECT reaper, an
+// offload worker) in two critical sections rather than several per
+// request: kickDoneLocked kicks each one and takeRunLocked takes the run
+// list, beginning each iteration (kick.TakeLocked), in the first; runTaken
+// runs the iterations, as runAll would, and posts those that finished in
+// the second (completeBatch). A request kicked Queued is on the run list
+// until a runner takes it: its kick is owed a run, which runTaken (or a
+// kick worker, if another took it first) is.
+type kickBatch struct {
+	run   [batchMax]takenRun
+	notes [batchMax]*lock.Note // sync requests kicked: their goroutine runs them
+	nr    int
+	nn    int
+	more  bool // the run list had more than run holds: runAll the rest
+}
+
+type takenRun struct {
+	r         *request
+	cancelled bool
+}
+
+// kickDoneLocked kicks r, whose syscall is done, into kb. Hold c.k.Mu.
+func (c *Context) kickDoneLocked(kb *kickBatch, r *request) {
+	if c.k.KickLocked(&r.k) == kick.WakeSync {
+		kb.notes[kb.nn] = &r.k.Note
+		kb.nn++
+	}
+}
+
+// takeRunLocked takes the run list's head into kb, up to a batch, and
+// counts the retries among them (in this critical section, so that the
+// retry itself need not take the lock). Hold c.k.Mu.
+func (c *Context) takeRunLocked(kb *kickBatch) {
+	for kb.nr < len(kb.run) {
+		kr, cancelled := c.k.TakeLocked()
+		if kr == nil {
+			return
+		}
+		r := kr.Owner.(*request)
+		if r.attempts > 0 {
+			c.stats.Retries++
+			r.retryCounted = true
+		}
+		kb.run[kb.nr] = takenRun{r, cancelled}
+		kb.nr++
+	}
+	kb.more = true
+}
+
+// runTaken wakes kb's sync requests and runs the iterations it took, then
+// posts those that finished under one lock. Call it without c.k.Mu.
+func (c *Context) runTaken(kb *kickBatch) {
+	for _, n := range kb.notes[:kb.nn] {
+		n.Wakeup()
+	}
+	var reqs [len(kb.run)]*request
+	var res [len(kb.run)]int64
+	done := 0
+	for _, t := range kb.run[:kb.nr] {
+		v, fin, a := c.k.RunBegun(&t.r.k, t.cancelled, c)
+		if fin {
+			reqs[done], res[done] = t.r, v
+			done++
+		}
+		kick.Finish(a, &t.r.k.Note, c)
+	}
+	c.completeBatch(reqs[:done], res[:done])
+	if kb.more {
+		c.runAll() // the run list held more than one batch
 	}
 }
 

@@ -383,29 +383,35 @@ func (c *Context) offloadWorker() {
 			if more { // pass the baton: another worker may start on the rest
 				c.offNote.Wakeup()
 			}
+			took := 0
 			if n > 1 {
-				c.blockingWrites(b, group[:n])
+				took = c.blockingWrites(b, group[:n])
 			} else {
 				r.wres = c.blocking(r)
 				r.hasWres = true
 			}
-			queued := false
-			for _, w := range group[:n] {
-				note := &w.k.Note
-				if a := c.k.Kick(&w.k); a == kick.Queued {
-					queued = true
-				} else {
-					kick.Finish(a, note, c)
-				}
-			}
-			// Run what was kicked here rather than hand it to a kick
-			// worker: the retry that consumes the result does not
-			// block, and a hand-off costs more than it.
-			if queued && !c.sabotaged(func(s *Sabotage) bool { return s.WorkerDropsKick }) {
-				c.runAll()
-			}
+			c.finishGroup(group[:n], took)
 		}
 	}
+}
+
+// finishGroup kicks group, whose syscalls an offload worker made (took of
+// them in one batch), and runs here what that queued, rather than hand it
+// to a kick worker: the retry that consumes the result does not block, and
+// a hand-off costs more than it. One critical section kicks the whole
+// group and takes the run list, as kickBatch does.
+func (c *Context) finishGroup(group []*request, took int) {
+	var kb kickBatch
+	c.k.Mu.Lock()
+	c.stats.Batched += uint64(took)
+	for _, w := range group {
+		c.kickDoneLocked(&kb, w)
+	}
+	if !c.sabotaged(func(s *Sabotage) bool { return s.WorkerDropsKick }) {
+		c.takeRunLocked(&kb)
+	}
+	c.k.Mu.Unlock()
+	c.runTaken(&kb)
 }
 
 // blocking is the syscall an offload worker makes for r (the explorer's
