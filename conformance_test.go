@@ -23,6 +23,12 @@ func TestConformanceRetry(t *testing.T) {
 	conformance.Run(t, kaio.WithEngine(kaio.EngineRetry))
 }
 
+// With its writes deferred to GetEvents, retry must keep every semantic
+// the suite checks: it reaps with GetEvents, whose calls make them.
+func TestConformanceRetryDeferred(t *testing.T) {
+	conformance.Run(t, kaio.WithEngine(kaio.EngineRetry), kaio.WithDeferredWrites())
+}
+
 func TestConformanceURing(t *testing.T) {
 	usable(t, kaio.EngineURing)
 	conformance.Run(t, kaio.WithEngine(kaio.EngineURing))

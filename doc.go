@@ -24,7 +24,10 @@
 //     and O_DIRECT where Linux AIO is refused); the wake-up kicks it onto
 //     the run list and it is retried. Where Linux AIO is usable, the
 //     buffered attempts of one Submit, and a worker's writes to one file,
-//     reach the kernel together in one io_submit. The kick path closes
+//     reach the kernel together in one io_submit. WithDeferredWrites
+//     leaves the buffered writes that would block to GetEvents, which
+//     makes them on the caller's goroutine (io_uring's DEFER_TASKRUN).
+//     The kick path closes
 //     the races of the July 2005 RFC "Races in aio call back path"
 //     (internal/kick; cmd/aio-race explores them).
 //   - uring: io_uring through raw syscalls and mapped rings.

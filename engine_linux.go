@@ -50,7 +50,7 @@ func newBackend(e Engine, nr int, cfg *config) (engineContext, error) {
 	var err error
 	switch e {
 	case EngineRetry:
-		be, err = retry.New(nr, retry.Config{Workers: cfg.workers})
+		be, err = retry.New(nr, retry.Config{Workers: cfg.workers, DeferWrites: cfg.deferWrites})
 	case EngineURing:
 		be, err = uring.New(nr)
 	case EngineNative:

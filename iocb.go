@@ -115,7 +115,7 @@ func (e Event) Err() error {
 }
 
 // Stats are a context's counters since Setup. Retries, Kicks, Offloaded,
-// LinuxAIO and Batched count the retry engine's machinery and stay 0 on
+// LinuxAIO, Batched and Deferred count the retry engine's machinery and stay 0 on
 // uring and native.
 type Stats struct {
 	Submitted uint64 // iocbs accepted by Submit, and by Do
@@ -124,7 +124,8 @@ type Stats struct {
 	Kicks     uint64 // wake-ups that queued a waiting request to run again
 	Offloaded uint64 // hand-offs of blocking work (uncached reads; O_DIRECT and fsync without Linux AIO) to worker goroutines
 	LinuxAIO  uint64 // hand-offs of O_DIRECT reads and writes and fsyncs to Linux AIO
-	Batched   uint64 // buffered reads' and writes' transfers made several to one io_submit: first attempts (RWF_NOWAIT) in Submit, writes of one file by an offload worker
+	Batched   uint64 // buffered reads' and writes' transfers made several to one io_submit: first attempts (RWF_NOWAIT) in Submit, writes of one file by an offload worker or GetEvents
+	Deferred  uint64 // buffered writes left for GetEvents to make (WithDeferredWrites)
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
 }

@@ -117,6 +117,7 @@ type Stats struct {
 	Offloaded uint64 // hand-offs to the blocking-work pool
 	LinuxAIO  uint64 // the retry engine's hand-offs to Linux AIO (O_DIRECT reads and writes, fsync)
 	Batched   uint64 // the retry engine's buffered transfers made several to an io_submit
+	Deferred  uint64 // the retry engine's buffered writes left for GetEvents to make (Config.DeferWrites)
 	Cancelled uint64 // requests that ended with -ECANCELED
 	InFlight  int    // requests accepted and not yet completed
 }

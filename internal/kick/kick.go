@@ -282,6 +282,13 @@ func finish(a Action, note *lock.Note, ops Ops) {
 // retry must then return -ECANCELED instead of waiting, so that a cancel
 // that found nothing to unlink is not lost.
 func (c *Ctx) LinkWait(r *Req, q *waitq.Queue, mask uint32) bool {
+	return c.LinkWaitThen(r, q, mask, nil)
+}
+
+// LinkWaitThen is LinkWait that also calls linked, when not nil, in the
+// critical section that links the entry (holding q.Mu and Mu): what it
+// records about the entry is true from the moment the entry can be seen.
+func (c *Ctx) LinkWaitThen(r *Req, q *waitq.Queue, mask uint32, linked func()) bool {
 	q.Mu.Lock()
 	c.Mu.Lock()
 	ok := !r.cancelled
@@ -292,6 +299,9 @@ func (c *Ctx) LinkWait(r *Req, q *waitq.Queue, mask uint32) bool {
 		r.Wait.Mask = mask
 		q.AddLocked(&r.Wait)
 		r.owed = true
+		if linked != nil {
+			linked()
+		}
 	}
 	c.Mu.Unlock()
 	q.Mu.Unlock()

@@ -56,6 +56,9 @@ type Config struct {
 	// NoLinuxAIO sends O_DIRECT and fsync to the offload workers even
 	// where Linux AIO is usable.
 	NoLinuxAIO bool
+	// DeferWrites leaves the buffered writes that would go to the offload
+	// workers for GetEvents to make (defer_linux.go).
+	DeferWrites bool
 }
 
 // Context is a retry-engine context (the kernel's kioctx).
@@ -107,6 +110,15 @@ type Context struct {
 	// writes queued for it. Guarded by offq.Mu.
 	offBusy    bool
 	offBusyDev devIno
+	// deferq is the queue of deferred writes (Config.DeferWrites), made
+	// by GetEvents. defers is the setting; deferN, guarded by k.Mu, counts
+	// the entries linked on deferq and not yet taken in a GetEvents' kick
+	// (never fewer: an entry is counted in the critical section that
+	// links it).
+	deferq   waitq.Queue
+	defers   bool
+	deferN   int
+	deferGen uint64 // bumped in each critical section that links an entry
 	// The hand-offs between the engine's goroutines, as lock.Notes (a
 	// wake-up is a token the next Sleep takes, as the channels of
 	// capacity one they were), so that the schedule explorer runs them:
@@ -138,6 +150,7 @@ func New(nr int, cfg Config) (*Context, error) {
 		nr:      nr,
 		workers: w,
 		noAIO:   cfg.NoLinuxAIO,
+		defers:  cfg.DeferWrites,
 	}
 	c.offNote.Init()
 	c.kickNote.Init()
@@ -401,7 +414,10 @@ func (c *Context) finishLocked(r *request, res int64) resfdSignal {
 	if r.sync {
 		c.unlinkActiveLocked(r)
 	}
-
+	if r.deferred { // cancelled on the deferred queue
+		r.deferred = false
+		c.deferN--
+	}
 	iocb.Release(&r.claim)
 	r.iocb = nil
 	if c.x != nil {
@@ -532,7 +548,8 @@ func (c *Context) runAll() {
 
 // kickBatch is a batch of requests whose syscalls are done (each one's
 // wres is in), kicked and run by their completer (the O_DIRECT reaper, an
-// offload worker) in two critical sections rather than several per
+// offload worker, a GetEvents making deferred writes) in two critical
+// sections rather than several per
 // request: kickDoneLocked kicks each one and takeRunLocked takes the run
 // list, beginning each iteration (kick.TakeLocked), in the first; runTaken
 // runs the iterations, as runAll would, and posts those that finished in
@@ -788,6 +805,9 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		c.k.Mu.Unlock()
 		return 0, unix.EINVAL
 	}
+	if c.deferN > 0 {
+		c.runDeferredLocked()
+	}
 	n := c.ring.Reap(events)
 	if now, err := core.NoWait(ctx, n, minNr, timeout); now {
 		c.k.Mu.Unlock()
@@ -803,6 +823,24 @@ func (c *Context) GetEvents(ctx context.Context, minNr int, events []core.Event,
 		done = ctx.Done()
 	}
 	for {
+		if c.deferN > 0 && !c.dead {
+			// Writes deferred before this looked, or while it waited
+			// (their deferral woke it). If it took none, another
+			// GetEvents has them or Cancel ended them, unless more were
+			// deferred meanwhile: then it looks again, since their
+			// deferral found no reaper asleep to wake.
+			// Either way it reaps again: the lock was released, and an
+			// event posted meanwhile woke nobody.
+			gen := c.deferGen
+			ran := c.runDeferredLocked()
+			n += c.ring.Reap(events[n:])
+			if n >= minNr || c.dead {
+				break
+			}
+			if ran || c.deferGen != gen {
+				continue
+			}
+		}
 		w.For.need = minNr - n
 		var expired bool
 		if q := c.kernelWaitLocked(done); q != nil {

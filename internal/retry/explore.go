@@ -42,6 +42,11 @@ type Explorer struct {
 	// file, which the offload workers take several at a time
 	// (batch_linux.go), each with its own Blocking.
 	BatchWrites bool
+	// DeferWrites defers every offloaded request but a Do's to GetEvents
+	// (defer_linux.go): the goroutine that calls GetEvents takes them
+	// off the deferred queue, up to offBatchMax at a time, and makes
+	// each with its own Blocking.
+	DeferWrites bool
 	// Broken and Sabotage break the protocol or the engine on purpose,
 	// for the sabotage tests: each of the explorer's scenarios must catch
 	// one of these.
@@ -64,6 +69,9 @@ type Sabotage struct {
 	// not say it is done (offBusy stays set), so the file's writes that
 	// came meanwhile are left for a batcher that has gone.
 	BatchStaysBusy bool
+	// DeferNoWake: deferring a write does not wake the reapers asleep in
+	// GetEvents, which then sleep while it waits for one of them.
+	DeferNoWake bool
 }
 
 // sabotaged reports whether the explorer broke the engine's loop f.
@@ -89,6 +97,7 @@ func NewExplored(nr int, x *Explorer) *Context {
 	c.k.Broken = x.Broken
 	c.k.Mu.SetSched(x.Sched)
 	c.offq.Mu.SetSched(x.Sched)
+	c.deferq.Mu.SetSched(x.Sched)
 	for _, n := range []*lock.Note{&c.offNote, &c.kickNote, &c.idleNote} {
 		n.SetSched(x.Sched)
 	}
@@ -108,7 +117,7 @@ func NewExplored(nr int, x *Explorer) *Context {
 // Names returns the context's locks and notes, for the explorer's traces.
 func (c *Context) Names() map[any]string {
 	return map[any]string{
-		&c.k.Mu: "ctx_lock", &c.offq.Mu: "offq.lock",
+		&c.k.Mu: "ctx_lock", &c.offq.Mu: "offq.lock", &c.deferq.Mu: "deferq.lock",
 		&c.offNote: "the offload workers", &c.kickNote: "the kick worker", &c.idleNote: "Destroy",
 	}
 }

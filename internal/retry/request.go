@@ -75,6 +75,10 @@ type request struct {
 	// missed: the batch's RWF_NOWAIT attempt (batch_linux.go) found the
 	// data not cached; the first iteration offloads at once.
 	missed bool
+	// deferred: r is on the deferred-write queue, counted in
+	// ctx.deferN, and no GetEvents has taken it yet (defer_linux.go).
+	// Guarded by ctx.k.Mu.
+	deferred bool
 
 	// wakeMask collects the readiness the wake callbacks saw, for OPPOLL:
 	// like the kernel's aio_poll_wake, a poll completes with the events

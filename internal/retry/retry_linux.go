@@ -326,6 +326,9 @@ func (c *Context) poller() (*poller.Poller, error) {
 // offload links r on the offload queue: a worker will do the blocking
 // syscall and kick r.
 func (c *Context) offload(r *request) (int64, bool) {
+	if r.deferrable() {
+		return c.deferWrite(r)
+	}
 	if e := r.hold(); e != 0 {
 		return r.failed(e), false
 	}
@@ -395,16 +398,21 @@ func (c *Context) offloadWorker() {
 	}
 }
 
-// finishGroup kicks group, whose syscalls an offload worker made (took of
-// them in one batch), and runs here what that queued, rather than hand it
-// to a kick worker: the retry that consumes the result does not block, and
-// a hand-off costs more than it. One critical section kicks the whole
-// group and takes the run list, as kickBatch does.
+// finishGroup kicks group, whose syscalls an offload worker or a
+// GetEvents made (took of them in one batch), and runs here what that
+// queued, rather than hand it to a kick worker: the retry that consumes
+// the result does not block, and a hand-off costs more than it. One
+// critical section kicks the whole group (and counts deferred writes out
+// of deferN) and takes the run list, as kickBatch does.
 func (c *Context) finishGroup(group []*request, took int) {
 	var kb kickBatch
 	c.k.Mu.Lock()
 	c.stats.Batched += uint64(took)
 	for _, w := range group {
+		if w.deferred {
+			w.deferred = false
+			c.deferN--
+		}
 		c.kickDoneLocked(&kb, w)
 	}
 	if !c.sabotaged(func(s *Sabotage) bool { return s.WorkerDropsKick }) {

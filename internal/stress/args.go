@@ -246,7 +246,9 @@ func Usage(w io.Writer) {
 
 	kaio additions:
 	-E engine: auto (default: uring when usable, else retry), retry,
-	   uring or native
+	   uring or native; on retry, buffered writes that would block are
+	   made by the thread that reaps (kaio.WithDeferredWrites), as the
+	   classic's io_submit made them itself
 	-json one JSON result per stage on stdout (the classic's stdout
 	   lines move to stderr)
 	-l and -L also print p50, p99, p99.9 and max latencies (ms)

@@ -178,7 +178,7 @@ func Run(cfg Config, stdout, stderr io.Writer) int {
 		if cfg.ODirect {
 			workers = min(nios, 1024)
 		}
-		ctx, err := kaio.Setup(min(max(512, nios), 1<<16), kaio.WithEngine(cfg.Engine), kaio.WithWorkers(workers))
+		ctx, err := kaio.Setup(min(max(512, nios), 1<<16), kaio.WithEngine(cfg.Engine), kaio.WithWorkers(workers), kaio.WithDeferredWrites())
 		if err != nil {
 			return engineError(out, cfg.Engine, err)
 		}

@@ -44,9 +44,12 @@ func KaioWith(name string, x retry.Explorer) *Protocol {
 			x.Completed = s.completed
 			x.Workers = 0
 			x.BatchWrites = w.BatchWrites
-			for _, off := range w.Offload {
-				if off {
-					x.Workers++
+			x.DeferWrites = w.DeferWrites
+			if !w.DeferWrites {
+				for _, off := range w.Offload {
+					if off {
+						x.Workers++
+					}
 				}
 			}
 			s.c = retry.NewExplored(len(w.Reqs), &x)

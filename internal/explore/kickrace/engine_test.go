@@ -30,6 +30,7 @@ func TestEngineSabotage(t *testing.T) {
 		{"syncasync", "the wake callback unlinks before it kicks, in two critical sections", retry.Explorer{Broken: &kick.Broken{Wake: (*kick.Ctx).WakeUnlinkFirst}}, []string{"1a", "1b", "1a-sync", "panic"}},
 		{"three", "an offload worker drops the request its kick queued", retry.Explorer{Sabotage: retry.Sabotage{WorkerDropsKick: true}}, []string{"lost-wakeup", "deadlock"}},
 		{"offloadbatch", "a worker that made a batch of writes does not say it is done", retry.Explorer{Sabotage: retry.Sabotage{BatchStaysBusy: true}}, []string{"lost-wakeup", "deadlock"}},
+		{"deferwrites", "deferring a write does not wake a reaper asleep in GetEvents", retry.Explorer{Sabotage: retry.Sabotage{DeferNoWake: true}}, []string{"lost-wakeup", "deadlock"}},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			s, ok := Find(tc.scenario)

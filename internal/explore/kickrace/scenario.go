@@ -37,6 +37,9 @@ type Scenario struct {
 	// BatchWrites: the offloaded requests are writes to one file, which
 	// kaio's offload workers make several at a time.
 	BatchWrites bool
+	// Deferred lists queues whose waits are kaio's deferred writes: the
+	// request is left for GetEvents to make (a reaper), with no worker.
+	Deferred []int
 	// Engine: only kaio's engine runs the scenario (it has reapers, or
 	// needs the engine's batching or its poller's shortcut).
 	Engine bool
@@ -164,6 +167,27 @@ var Scenarios = []Scenario{
 		CancelReqs:  []int{0},
 		BatchWrites: true, Engine: true, Preemptions: 2,
 	},
+	{
+		Name:       "deferwrites",
+		Doc:        "two writes deferred to GetEvents, whose reaper may be asleep before they come (the deferral wakes it) and makes them, while Cancel comes for one",
+		Queues:     2,
+		Reqs:       []ReqSpec{{Script: waitOn(0)}, {Script: waitOn(1)}},
+		Deferred:   []int{0, 1},
+		Reapers:    1,
+		Cancel:     true,
+		CancelReqs: []int{0},
+		Engine:     true, Preemptions: 3,
+	},
+	{
+		Name:     "deferdestroy",
+		Doc:      "a write deferred to GetEvents and Destroy, with a reaper asleep or making it: it ends once, and the reaper is woken",
+		Queues:   1,
+		Reqs:     []ReqSpec{{Script: waitOn(0)}},
+		Deferred: []int{0},
+		Reapers:  1,
+		Destroy:  true,
+		Engine:   true, Preemptions: 3,
+	},
 }
 
 // waitOn is the script of a request that waits for queue q's event once,
@@ -192,6 +216,10 @@ func (s Scenario) Setup(p *Protocol) func(*explore.Run) {
 		}
 		for _, q := range s.Offloaders {
 			w.Offload[q] = true
+		}
+		for _, q := range s.Deferred {
+			w.Offload[q] = true
+			w.DeferWrites = true
 		}
 		w.Worker.Init()
 		w.Worker.SetSched(x)

@@ -145,6 +145,9 @@ type World struct {
 	// BatchWrites: the offload workers take their requests as writes to
 	// one file, several at a time (kaio's engine).
 	BatchWrites bool
+	// DeferWrites: the offloaded requests are deferred writes, made by
+	// GetEvents (kaio's engine).
+	DeferWrites bool
 	fired       []bool // per queue: its event happened (the data is there)
 	proto       *Protocol
 	// Reaped counts what reapers got (the engine's GetEvents).

@@ -1,0 +1,341 @@
+//go:build linux
+
+package retry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kaio-go/kaio/internal/cmdtest"
+	"github.com/kaio-go/kaio/internal/core"
+	"golang.org/x/sys/unix"
+)
+
+// deferredFile returns a context with DeferWrites and a file in the test's
+// directory, after checking that the file system refuses RWF_NOWAIT for
+// buffered writes (ext4 does; tmpfs and xfs take them, and nothing is
+// deferred there).
+func deferredFile(t *testing.T, nr int) (*Context, *os.File) {
+	t.Helper()
+	c := newCtx(t, nr, Config{DeferWrites: true, Workers: 2})
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	probe := make([]byte, 512)
+	_, err = unix.Pwritev2(int(f.Fd()), [][]byte{probe}, 0, unix.RWF_NOWAIT)
+	switch {
+	case err == nil:
+		t.Skip("this file system takes buffered RWF_NOWAIT writes: none is deferred")
+	case !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EAGAIN):
+		t.Fatalf("pwritev2 RWF_NOWAIT: %v", err)
+	}
+	return c, f
+}
+
+// fileHas fails t unless f starts with want.
+func fileHas(t *testing.T, f *os.File, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) < len(want) || !bytes.Equal(got[:len(want)], want) {
+		t.Fatalf("file differs from what was written (%d bytes, want %d)", len(got), len(want))
+	}
+}
+
+// deferN reads c.deferN.
+func deferN(c *Context) int {
+	c.k.Mu.Lock()
+	defer c.k.Mu.Unlock()
+	return c.deferN
+}
+
+// writes returns n iocbs that write rec bytes of a pattern each to f at
+// base, Data their index.
+func writes(f *os.File, n, rec int, base int64, seed byte) ([]*core.Iocb, []byte) {
+	var iocbs []*core.Iocb
+	var want []byte
+	for k := 0; k < n; k++ {
+		b := bytes.Repeat([]byte{seed + byte(k) + 1}, rec)
+		want = append(want, b...)
+		iocbs = append(iocbs, &core.Iocb{Op: core.OpPWrite, Fd: int(f.Fd()), Buf: b, Offset: base + int64(k*rec), Data: uint64(k)})
+	}
+	return iocbs, want
+}
+
+// The writes wait for GetEvents: none is made before it (the contract),
+// the first GetEvents makes them all, in batches, and takes their
+// completions in without an offload worker.
+func TestDeferredWrites(t *testing.T) {
+	c, f := deferredFile(t, 256)
+	bad, err := unix.Mmap(-1, 0, 4096, unix.PROT_NONE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(bad)
+	const rec, n = 16 << 10, 100
+	iocbs, want := writes(f, n, rec, 0, 0)
+	iocbs = append(iocbs, &core.Iocb{Op: core.OpPWrite, Fd: int(f.Fd()), Buf: bad, Offset: 64 << 20, Data: n})
+	if m, err := c.Submit(iocbs); m != len(iocbs) {
+		t.Fatalf("Submit %d of %d: %v", m, len(iocbs), err)
+	}
+	// The first iteration of the first write found the file refusing
+	// RWF_NOWAIT; each went to the deferred queue after it.
+	if s := c.Stats(); s.Deferred != uint64(len(iocbs)) || s.Offloaded != 0 || s.Completed != 0 {
+		t.Fatalf("after Submit: %+v, want every write deferred and none completed", s)
+	}
+	if st, _ := f.Stat(); st.Size() != 0 {
+		t.Fatalf("file has %d bytes before GetEvents: a deferred write was made", st.Size())
+	}
+	evs := make([]core.Event, len(iocbs))
+	got, err := c.GetEvents(context.Background(), len(iocbs), evs, 10*time.Second)
+	if got != len(iocbs) || err != nil {
+		t.Fatalf("GetEvents got %d of %d: %v", got, len(iocbs), err)
+	}
+	for _, ev := range evs {
+		switch {
+		case ev.Data < n && ev.Res != rec:
+			t.Fatalf("write %d res %d, want %d", ev.Data, ev.Res, rec)
+		case ev.Data == n && ev.Res != -int64(unix.EFAULT):
+			t.Fatalf("write from PROT_NONE memory: res %d, want -EFAULT", ev.Res)
+		}
+	}
+	fileHas(t, f, want)
+	s := c.Stats()
+	t.Logf("stats %+v", s)
+	if s.Offloaded != 0 || s.InFlight != 0 || deferN(c) != 0 {
+		t.Fatalf("stats %+v, deferN %d: want no offload and nothing left", s, deferN(c))
+	}
+	if c.offBatch.Load() != batchOff && s.Batched == 0 {
+		t.Fatal("no deferred write went in a batch, though Linux AIO is usable")
+	}
+}
+
+// A GetEvents that wants nothing and will not wait still makes the
+// deferred writes (as any io_uring_enter with GETEVENTS runs deferred task
+// work): a program that polls makes progress.
+func TestDeferredWritesPolled(t *testing.T) {
+	c, f := deferredFile(t, 64)
+	iocbs, want := writes(f, 8, 4096, 0, 0)
+	if m, err := c.Submit(iocbs); m != len(iocbs) {
+		t.Fatalf("Submit: %d, %v", m, err)
+	}
+	evs := make([]core.Event, len(iocbs))
+	got, err := c.GetEvents(context.Background(), 0, evs, 0)
+	if got != len(iocbs) || err != nil {
+		t.Fatalf("GetEvents(0, timeout 0) got %d of %d: %v", got, len(iocbs), err)
+	}
+	fileHas(t, f, want)
+}
+
+// A reaper asleep in GetEvents before the writes come is woken by their
+// deferral, and makes them.
+func TestDeferredWritesWakeASleepingReaper(t *testing.T) {
+	c, f := deferredFile(t, 64)
+	iocbs, want := writes(f, 16, 4096, 0, 0)
+	done := make(chan error, 1)
+	go func() {
+		evs := make([]core.Event, len(iocbs))
+		got := 0
+		for got < len(iocbs) {
+			n, err := c.GetEvents(context.Background(), len(iocbs)-got, evs[got:], 20*time.Second)
+			if err != nil || n == 0 {
+				done <- errors.New("GetEvents returned without the writes' events")
+				return
+			}
+			got += n
+		}
+		done <- nil
+	}()
+	// Let the reaper fall asleep first, most of the time.
+	for i := 0; i < 1000; i++ {
+		c.k.Mu.Lock()
+		asleep := c.waiters.First() != nil
+		c.k.Mu.Unlock()
+		if asleep {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, i := range iocbs { // one Submit per write: one deferral each
+		if m, err := c.Submit([]*core.Iocb{i}); m != 1 {
+			t.Fatalf("Submit: %v", err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	fileHas(t, f, want)
+}
+
+// Cancel ends a deferred write that no GetEvents has taken: its event
+// says ECANCELED and its data never reaches the file.
+func TestDeferredWriteCancel(t *testing.T) {
+	c, f := deferredFile(t, 64)
+	iocbs, want := writes(f, 8, 4096, 0, 0)
+	if m, err := c.Submit(iocbs); m != len(iocbs) {
+		t.Fatalf("Submit: %d, %v", m, err)
+	}
+	if err := c.Cancel(iocbs[7]); err != nil {
+		t.Fatalf("Cancel of a deferred write: %v", err)
+	}
+	for _, ev := range reapN(t, c, len(iocbs)) {
+		switch {
+		case ev.Data == 7 && ev.Res != -int64(unix.ECANCELED):
+			t.Fatalf("cancelled write: res %d, want -ECANCELED", ev.Res)
+		case ev.Data != 7 && ev.Res != 4096:
+			t.Fatalf("write %d: res %d", ev.Data, ev.Res)
+		}
+	}
+	fileHas(t, f, want[:7*4096])
+	if st, _ := f.Stat(); st.Size() != 7*4096 {
+		t.Fatalf("file has %d bytes: the cancelled write reached it", st.Size())
+	}
+	if s := c.Stats(); s.Cancelled != 1 || deferN(c) != 0 {
+		t.Fatalf("stats %+v, deferN %d", s, deferN(c))
+	}
+}
+
+// Destroy ends deferred writes nobody reaped (ECANCELED, as for any queued
+// request), returns, and leaves no fd of theirs open.
+func TestDeferredWritesDestroy(t *testing.T) {
+	before := cmdtest.OpenFds(t)
+	c, err := New(64, Config{DeferWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iocbs, _ := writes(f, 32, 4096, 0, 0)
+	if m, err := c.Submit(iocbs); m != len(iocbs) {
+		t.Fatalf("Submit: %d, %v", m, err)
+	}
+	f.Close() // the requests hold the file themselves
+	deferred := c.Stats().Deferred
+	if err := c.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if deferred > 0 {
+		if st, err := os.Stat(f.Name()); err != nil || st.Size() != 0 {
+			t.Fatalf("after Destroy: %v, %d bytes: a deferred write was made", err, st.Size())
+		}
+	}
+	if after := cmdtest.OpenFds(t); after != before {
+		t.Fatalf("%d fds open after Destroy, %d before", after, before)
+	}
+}
+
+// Several submitters and several reapers at once, Cancel at random and
+// Destroy at the end: every write ends once, with its data or ECANCELED.
+func TestDeferredWritesConcurrent(t *testing.T) {
+	c, f := deferredFile(t, 128)
+	const subs, each, rec = 4, 200, 4096
+	var mu sync.Mutex
+	ended := make(map[uint64]int64)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var reapers sync.WaitGroup
+	for k := 0; k < 3; k++ {
+		reapers.Add(1)
+		go func() {
+			defer reapers.Done()
+			evs := make([]core.Event, 16)
+			for {
+				n, err := c.GetEvents(context.Background(), 1, evs, 5*time.Millisecond)
+				mu.Lock()
+				for _, ev := range evs[:n] {
+					if _, dup := ended[ev.Data]; dup {
+						t.Errorf("write %d ended twice", ev.Data)
+					}
+					ended[ev.Data] = ev.Res
+				}
+				mu.Unlock()
+				select {
+				case <-stop:
+					if n == 0 {
+						return
+					}
+				default:
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	for s := 0; s < subs; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(s), 1))
+			for k := 0; k < each; k++ {
+				id := uint64(s*each + k)
+				i := &core.Iocb{Op: core.OpPWrite, Fd: int(f.Fd()), Buf: bytes.Repeat([]byte{byte(id)}, rec), Offset: int64(id) * rec, Data: id}
+				for {
+					m, err := c.Submit([]*core.Iocb{i})
+					if m == 1 {
+						break
+					}
+					if !errors.Is(err, unix.EAGAIN) {
+						t.Errorf("Submit: %v", err)
+						return
+					}
+					time.Sleep(100 * time.Microsecond) // ring full
+				}
+				if rng.IntN(8) == 0 {
+					c.Cancel(i) // EINVAL if it ended already
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(ended)
+		mu.Unlock()
+		if n == subs*each || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	reapers.Wait()
+	if len(ended) != subs*each {
+		t.Fatalf("%d of %d writes ended", len(ended), subs*each)
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled := 0
+	for id, res := range ended {
+		switch res {
+		case rec:
+			if off := int(id) * rec; len(data) < off+rec || !bytes.Equal(data[off:off+rec], bytes.Repeat([]byte{byte(id)}, rec)) {
+				t.Fatalf("write %d ended with %d but its data is not in the file", id, res)
+			}
+		case -int64(unix.ECANCELED):
+			cancelled++
+		default:
+			t.Fatalf("write %d: res %d", id, res)
+		}
+	}
+	s := c.Stats()
+	t.Logf("%d cancelled; stats %+v", cancelled, s)
+	if s.InFlight != 0 || deferN(c) != 0 || s.Completed != subs*each {
+		t.Fatalf("stats %+v, deferN %d", s, deferN(c))
+	}
+}
