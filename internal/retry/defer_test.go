@@ -24,7 +24,12 @@ import (
 // deferred there).
 func deferredFile(t *testing.T, nr int) (*Context, *os.File) {
 	t.Helper()
-	c := newCtx(t, nr, Config{DeferWrites: true, Workers: 2})
+	return deferredFileCfg(t, nr, Config{DeferWrites: true, Workers: 2})
+}
+
+func deferredFileCfg(t *testing.T, nr int, cfg Config) (*Context, *os.File) {
+	t.Helper()
+	c := newCtx(t, nr, cfg)
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +123,45 @@ func TestDeferredWrites(t *testing.T) {
 	}
 	if c.offBatch.Load() != batchOff && s.Batched == 0 {
 		t.Fatal("no deferred write went in a batch, though Linux AIO is usable")
+	}
+}
+
+// Without Linux AIO, GetEvents makes the deferred writes one by one.
+func TestDeferredWritesWithoutLinuxAIO(t *testing.T) {
+	c, f := deferredFileCfg(t, 64, Config{DeferWrites: true, NoLinuxAIO: true})
+	iocbs, want := writes(f, 16, 8192, 0, 0)
+	if m, err := c.Submit(iocbs); m != len(iocbs) {
+		t.Fatalf("Submit: %d, %v", m, err)
+	}
+	for _, ev := range reapN(t, c, len(iocbs)) {
+		if ev.Res != 8192 {
+			t.Fatalf("write %d: res %d", ev.Data, ev.Res)
+		}
+	}
+	fileHas(t, f, want)
+	if s := c.Stats(); s.Deferred != uint64(len(iocbs)) || s.Batched != 0 {
+		t.Fatalf("stats %+v: want every write deferred, none batched", s)
+	}
+}
+
+// A Do's write is not deferred: its goroutine waits on its own note, not
+// in GetEvents, and a worker makes it.
+func TestDeferredWritesNotForDo(t *testing.T) {
+	c, f := deferredFile(t, 64)
+	iocbs, want := writes(f, 1, 8192, 0, 0)
+	done := make(chan core.Event, 1)
+	go func() { done <- c.Do(iocbs[0]) }()
+	select {
+	case ev := <-done:
+		if ev.Res != 8192 {
+			t.Fatalf("Do: res %d", ev.Res)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Do of a buffered write did not return without GetEvents")
+	}
+	fileHas(t, f, want)
+	if s := c.Stats(); s.Deferred != 0 {
+		t.Fatalf("stats %+v: a Do was deferred", s)
 	}
 }
 
