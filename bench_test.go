@@ -149,20 +149,7 @@ func benchCachedReadsReg(b *testing.B, e kaio.Engine, reg bool) {
 	for done := 0; done < b.N; done += depth {
 		// Each side reads the same blocks; which goes first alternates,
 		// so that neither always finds the other's warm caches.
-		t0 := time.Now()
-		if done/depth%2 == 0 {
-			kaioBatch()
-			t1 := time.Now()
-			plainBatch()
-			kaioT += t1.Sub(t0)
-			plainT += time.Since(t1)
-		} else {
-			plainBatch()
-			t1 := time.Now()
-			kaioBatch()
-			plainT += t1.Sub(t0)
-			kaioT += time.Since(t1)
-		}
+		alternated(done/depth%2 == 0, kaioBatch, plainBatch, &kaioT, &plainT)
 		off += depth
 	}
 	b.StopTimer()
@@ -173,6 +160,23 @@ func benchCachedReadsReg(b *testing.B, e kaio.Engine, reg bool) {
 	if off > 10000 && ratio < targetReadsRatio {
 		b.Logf("TARGET MISSED: kaio at %.2fx the rate of preadv2, target %.2fx", ratio, targetReadsRatio)
 	}
+}
+
+// alternated runs kaio's side and the plain side of a comparison one
+// right after the other, kaio's first when kaioFirst, and adds each one's
+// time to its total.
+func alternated(kaioFirst bool, kaioSide, plainSide func(), kaioT, plainT *time.Duration) {
+	first, second := kaioSide, plainSide
+	firstT, secondT := kaioT, plainT
+	if !kaioFirst {
+		first, second, firstT, secondT = plainSide, kaioSide, plainT, kaioT
+	}
+	t0 := time.Now()
+	first()
+	t1 := time.Now()
+	second()
+	*firstT += t1.Sub(t0)
+	*secondT += time.Since(t1)
 }
 
 func BenchmarkCachedRead4KDepth64(b *testing.B) { benchCachedReads(b, kaio.EngineRetry) }

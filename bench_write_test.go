@@ -96,20 +96,7 @@ func benchBufferedWrites(b *testing.B, opts ...kaio.Option) {
 		for i := range offs {
 			offs[i] = rng.Int64N((fileSize-size)/4096) * 4096
 		}
-		t0 := time.Now()
-		if writes/len(offs)%2 == 0 {
-			round()
-			t1 := time.Now()
-			plain()
-			kaioT += t1.Sub(t0)
-			plainT += time.Since(t1)
-		} else {
-			plain()
-			t1 := time.Now()
-			round()
-			plainT += t1.Sub(t0)
-			kaioT += time.Since(t1)
-		}
+		alternated(writes/len(offs)%2 == 0, round, plain, &kaioT, &plainT)
 		writes += len(offs)
 	}
 	b.StopTimer()

@@ -40,6 +40,8 @@ func deferredFileCfg(t *testing.T, nr int, cfg Config) (*Context, *os.File) {
 	switch {
 	case err == nil:
 		t.Skip("this file system takes buffered RWF_NOWAIT writes: none is deferred")
+	case errors.Is(err, unix.ENOSYS):
+		t.Skip("no pwritev2 here (qemu-user, or Linux before 4.6): the engine makes buffered writes in its workers, and defers none")
 	case !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EAGAIN):
 		t.Fatalf("pwritev2 RWF_NOWAIT: %v", err)
 	}
