@@ -549,11 +549,10 @@ func (c *Context) runAll() {
 // kickBatch is a batch of requests whose syscalls are done (each one's
 // wres is in), kicked and run by their completer (the O_DIRECT reaper, an
 // offload worker, a GetEvents making deferred writes) in two critical
-// sections rather than several per
-// request: kickDoneLocked kicks each one and takeRunLocked takes the run
-// list, beginning each iteration (kick.TakeLocked), in the first; runTaken
-// runs the iterations, as runAll would, and posts those that finished in
-// the second (completeBatch). A request kicked Queued is on the run list
+// sections rather than several per request: kickDoneLocked kicks each one
+// and takeRunLocked takes the run list, beginning each iteration
+// (kick.TakeLocked), in the first; runTaken runs the iterations, as runAll
+// would, and posts those that finished in the second (completeBatch). A request kicked Queued is on the run list
 // until a runner takes it: its kick is owed a run, which runTaken (or a
 // kick worker, if another took it first) is.
 type kickBatch struct {
