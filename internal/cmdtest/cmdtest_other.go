@@ -22,3 +22,10 @@ func Tmpfs(t testing.TB, size int) string {
 	t.Skipf("a %d-byte tmpfs is mounted only on Linux", size)
 	return ""
 }
+
+// Ext4 skips the test: mounting an ext4 is Linux's.
+func Ext4(t testing.TB, size int) string {
+	t.Helper()
+	t.Skipf("a %d-byte ext4 is mounted only on Linux", size)
+	return ""
+}

@@ -385,3 +385,178 @@ func TestDeferredWritesConcurrent(t *testing.T) {
 		t.Fatalf("stats %+v, deferN %d", s, deferN(c))
 	}
 }
+
+// The fds closed right after Submit: each deferred write holds its file,
+// and GetEvents makes it into the file the fd named.
+func TestDeferredWritesFdClosedAfterSubmit(t *testing.T) {
+	before := cmdtest.OpenFds(t)
+	c, f := deferredFile(t, 64)
+	name := f.Name()
+	var want []byte
+	var n int
+	for k := 0; k < 4; k++ {
+		o, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iocbs, w := writes(o, 8, 4096, int64(k*8*4096), byte(k*8))
+		if m, err := c.Submit(iocbs); m != len(iocbs) {
+			t.Fatalf("Submit: %d, %v", m, err)
+		}
+		o.Close()
+		want = append(want, w...)
+		n += len(iocbs)
+	}
+	if s := c.Stats(); s.Deferred != uint64(n) {
+		t.Fatalf("stats %+v: want %d deferred", s, n)
+	}
+	for _, ev := range reapN(t, c, n) {
+		if ev.Res != 4096 {
+			t.Fatalf("write %d after its fd was closed: res %d", ev.Data, ev.Res)
+		}
+	}
+	fileHas(t, f, want)
+	f.Close()
+	c.Destroy()
+	if after := cmdtest.OpenFds(t); after != before {
+		t.Fatalf("%d fds open after Destroy, %d before", after, before)
+	}
+}
+
+// Deferred writes into a full ext4 (12 MiB into 8): those that fit are
+// made, the rest end with ENOSPC (or short), each once.
+func TestDeferredWritesDiskFull(t *testing.T) {
+	const fsSize, size, n = 8 << 20, 64 << 10, 192
+	dir := cmdtest.Ext4(t, fsSize)
+	c := newCtx(t, n, Config{DeferWrites: true})
+	f, err := os.Create(filepath.Join(dir, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := bytes.Repeat([]byte{7}, size)
+	for k := 0; k < n/16; k++ {
+		batch := make([]*core.Iocb, 16)
+		for i := range batch {
+			batch[i] = &core.Iocb{Op: core.OpPWrite, Fd: int(f.Fd()), Buf: buf, Offset: int64((k*16 + i) * size), Data: uint64(k*16 + i)}
+		}
+		if got, err := c.Submit(batch); got != len(batch) {
+			t.Fatal(got, err)
+		}
+	}
+	if s := c.Stats(); s.Deferred == 0 {
+		t.Fatalf("stats %+v: nothing deferred on ext4", s)
+	}
+	var ok, full int
+	seen := make(map[uint64]bool)
+	for _, e := range reapN(t, c, n) {
+		if seen[e.Data] {
+			t.Fatalf("write %d ended twice", e.Data)
+		}
+		seen[e.Data] = true
+		switch {
+		case e.Res == size:
+			ok++
+		case e.Res == -int64(unix.ENOSPC) || e.Res >= 0 && e.Res < size:
+			full++
+		default:
+			t.Fatalf("write %d: res %d", e.Data, e.Res)
+		}
+	}
+	if ok == 0 || full == 0 || ok*size > fsSize {
+		t.Fatalf("%d writes done, %d short or ENOSPC, on an %d-byte file system", ok, full, fsSize)
+	}
+	if s := c.Stats(); s.InFlight != 0 || deferN(c) != 0 {
+		t.Fatalf("stats %+v, deferN %d", s, deferN(c))
+	}
+}
+
+// Destroy while submitters defer writes and reapers make them: Destroy
+// returns, every write accepted ends once (reaped, or ended by Destroy),
+// and the submitters and reapers are told EINVAL.
+func TestDeferredWritesDestroyUnderLoad(t *testing.T) {
+	before := cmdtest.OpenFds(t)
+	c, err := New(64, Config{DeferWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := unix.Pwritev2(int(f.Fd()), [][]byte{make([]byte, 512)}, 0, unix.RWF_NOWAIT); err == nil || errors.Is(err, unix.ENOSYS) {
+		t.Skipf("buffered RWF_NOWAIT writes here: %v (nothing would be deferred)", err)
+	}
+	var mu sync.Mutex
+	reaped := make(map[uint64]bool)
+	var wg sync.WaitGroup
+	for k := 0; k < 2; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			evs := make([]core.Event, 8)
+			for {
+				n, err := c.GetEvents(context.Background(), 1, evs, -1)
+				mu.Lock()
+				for _, ev := range evs[:n] {
+					if reaped[ev.Data] {
+						t.Errorf("write %d reaped twice", ev.Data)
+					}
+					reaped[ev.Data] = true
+				}
+				mu.Unlock()
+				if err != nil {
+					if !errors.Is(err, unix.EINVAL) {
+						t.Errorf("GetEvents: %v, want EINVAL after Destroy", err)
+					}
+					return
+				}
+			}
+		}()
+	}
+	var accepted [3]int
+	for s := 0; s < 3; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := bytes.Repeat([]byte{byte(s)}, 4096)
+			for k := 0; ; k++ {
+				id := uint64(s<<20 | k)
+				i := &core.Iocb{Op: core.OpPWrite, Fd: int(f.Fd()), Buf: buf, Offset: int64(k%256) * 4096, Data: id}
+				m, err := c.Submit([]*core.Iocb{i})
+				if m == 1 {
+					accepted[s]++
+					continue
+				}
+				switch {
+				case errors.Is(err, unix.EAGAIN):
+					time.Sleep(50 * time.Microsecond) // ring full
+				case errors.Is(err, unix.EINVAL):
+					return // destroyed
+				default:
+					t.Errorf("Submit: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := c.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	s := c.Stats()
+	total := uint64(accepted[0] + accepted[1] + accepted[2])
+	t.Logf("%d accepted, %d reaped; stats %+v", total, len(reaped), s)
+	if s.Submitted != total || s.Completed != total || s.InFlight != 0 || deferN(c) != 0 {
+		t.Fatalf("stats %+v, deferN %d, %d accepted: want each accepted write ended once", s, deferN(c), total)
+	}
+	if s.Deferred == 0 {
+		t.Fatal("no write was deferred")
+	}
+	f.Close()
+	if after := cmdtest.OpenFds(t); after != before {
+		t.Fatalf("%d fds open after Destroy, %d before", after, before)
+	}
+}
