@@ -210,3 +210,74 @@ func benchPipePingPong(b *testing.B, e kaio.Engine) {
 }
 
 func BenchmarkPipePingPong(b *testing.B) { benchPipePingPong(b, kaio.EngineRetry) }
+
+// benchSmallBatches submits 4 KiB page-cache reads 8 at a time, as
+// aio-stress does (its io_iter), on a plain fd or (fixed) a registered
+// file, alternated with a preadv2 loop: at 8 reads a call, the fd lookup
+// that Submit makes on a plain fd (F_GETFL and statx) is a cost a
+// registered file does not pay.
+func benchSmallBatches(b *testing.B, fixed bool) {
+	const batch, size = 8, 4096
+	c := setupBench(b, 64, kaio.EngineRetry)
+	f := cachedFile(b)
+	fd := int(f.Fd())
+	iocbs := make([]*kaio.Iocb, batch)
+	bufs := make([]byte, batch*size)
+	iovs := make([][][]byte, batch)
+	for i := range iocbs {
+		iocbs[i] = &kaio.Iocb{Op: kaio.OpPRead, Fd: fd, Buf: bufs[i*size : (i+1)*size]}
+		iovs[i] = [][]byte{iocbs[i].Buf}
+	}
+	if fixed {
+		if err := c.RegisterFiles(fd); err != nil {
+			b.Fatalf("RegisterFiles: %v", err)
+		}
+		for _, io := range iocbs {
+			io.Fd, io.Flags = 0, kaio.FlagFixedFile
+		}
+	}
+	evs := make([]kaio.Event, batch)
+	const blocks = 16 << 20 / size
+	var kaioT, plainT time.Duration
+	off := 0
+	kaioBatch := func() {
+		for i, io := range iocbs {
+			io.Offset = int64((off+i)%blocks) * size
+		}
+		if n, err := c.Submit(iocbs...); n != batch {
+			b.Fatalf("Submit: %d, %v", n, err)
+		}
+		for got := 0; got < batch; {
+			n, err := c.GetEvents(batch-got, evs[got:], -1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, ev := range evs[got : got+n] {
+				if ev.Res != size {
+					b.Fatalf("read: %+v", ev)
+				}
+			}
+			got += n
+		}
+	}
+	plainBatch := func() {
+		for i := range batch {
+			if n, err := unix.Preadv2(fd, iovs[i], int64((off+i)%blocks)*size, 0); n != size {
+				b.Fatalf("preadv2: %d, %v", n, err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += batch {
+		alternated(done/batch%2 == 0, kaioBatch, plainBatch, &kaioT, &plainT)
+		off += batch
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(kaioT.Nanoseconds())/float64(off), "kaio-ns/read")
+	b.ReportMetric(float64(plainT.Nanoseconds())/float64(off), "preadv2-ns/read")
+	b.ReportMetric(float64(plainT)/float64(kaioT), "x-preadv2")
+}
+
+func BenchmarkCachedRead4KBatch8(b *testing.B)      { benchSmallBatches(b, false) }
+func BenchmarkCachedRead4KBatch8Fixed(b *testing.B) { benchSmallBatches(b, true) }

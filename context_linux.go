@@ -4,6 +4,7 @@ package kaio
 
 import (
 	"context"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,9 +19,35 @@ import (
 // and Event have the layout of the engines' (internal/core's), so the
 // calls below hand the caller's memory over as it is (convert_unsafe.go):
 // nothing is copied per I/O, and an Event's Obj is the caller's *Iocb.
-type engineContext struct{ be core.Backend }
+type engineContext struct {
+	be    core.Backend
+	files *fileTable // nil in a zero Context
+}
 
-func (e engineContext) submit(iocbs []*Iocb) (int, error) { return e.submitHint(iocbs, nil) }
+// fileTable holds a context's registered files (RegisterFiles), or nil.
+// Submit and Do each take a reference to the table they use, so that
+// UnregisterFiles never closes an fd under them (core.Files).
+type fileTable struct{ cur atomic.Pointer[core.Files] }
+
+// acquire returns the registered files with a reference taken, or nil.
+func (e engineContext) acquire() *core.Files {
+	if e.files == nil {
+		return nil
+	}
+	if f := e.files.cur.Load(); f != nil && f.Acquire() {
+		return f
+	}
+	return nil
+}
+
+func (e engineContext) submit(iocbs []*Iocb) (int, error) {
+	if f := e.acquire(); f != nil {
+		n, err := e.submitHint(iocbs, f.Seed())
+		f.Release()
+		return n, err
+	}
+	return e.submitHint(iocbs, nil)
+}
 
 // submitHint is submit with what the caller knows of an fd it keeps open
 // throughout the call (core.FdInfo.Hint): a File's ring passes its File's.
@@ -53,7 +80,20 @@ func (e engineContext) getEvents(ctx context.Context, minNr int, events []Event,
 
 func (e engineContext) cancel(i *Iocb) error { return e.be.Cancel(coreIocb(i)) }
 
-func (e engineContext) do(i *Iocb) Event { return fromCoreEvent(e.be.Do(coreIocb(i))) }
+// hintDoer is an engine whose Do takes a hint (core.FdInfo.Use).
+type hintDoer interface {
+	DoHint(i *core.Iocb, hint *core.FdInfo) core.Event
+}
+
+func (e engineContext) do(i *Iocb) Event {
+	if f := e.acquire(); f != nil {
+		defer f.Release()
+		if d, ok := e.be.(hintDoer); ok {
+			return fromCoreEvent(d.DoHint(coreIocb(i), f.Seed()))
+		}
+	}
+	return fromCoreEvent(e.be.Do(coreIocb(i)))
+}
 
 func (e engineContext) stats() Stats { return Stats(e.be.Stats()) }
 
@@ -73,6 +113,32 @@ func (e engineContext) unregisterBuffers() error {
 		return r.UnregisterBuffers()
 	}
 	return nil
+}
+
+// registerFiles duplicates fds into a new table of registered files, which
+// the context uses from then on. kaio.Context has checked the arguments
+// and that none are registered.
+func (e engineContext) registerFiles(fds []int) error {
+	if e.files == nil {
+		return unix.EINVAL
+	}
+	f, err := core.OpenFiles(fds)
+	if err != nil {
+		return err
+	}
+	e.files.cur.Store(f)
+	return nil
+}
+
+// unregisterFiles drops the context's registered files: their duplicates
+// are closed when no Submit or Do uses them any more.
+func (e engineContext) unregisterFiles() {
+	if e.files == nil {
+		return
+	}
+	if f := e.files.cur.Swap(nil); f != nil {
+		f.Release()
+	}
 }
 
 // submitReason is what an engine's refusal says (core.Refusal), made when

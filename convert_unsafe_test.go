@@ -93,6 +93,9 @@ func TestConversionsShareMemory(t *testing.T) {
 		ci.Offset != 1<<40 || ci.RWFlags != 2 || ci.Events != 4 || ci.ResFd != 5 || ci.Flags != core.FlagResFd {
 		t.Fatalf("core view of %+v: %+v", *i, *ci)
 	}
+	if FlagFixedFile != core.FlagFixedFile {
+		t.Fatalf("FlagFixedFile %#x, the engines' %#x", FlagFixedFile, core.FlagFixedFile)
+	}
 	cl := &core.Claim{Index: 1}
 	if !ci.Take(cl) || i.claim == nil || unsafe.Pointer(i.claim) != unsafe.Pointer(cl) {
 		t.Fatalf("claim taken through the core view: %p, want %p", i.claim, cl)

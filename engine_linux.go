@@ -58,5 +58,5 @@ func newBackend(e Engine, nr int, cfg *config) (engineContext, error) {
 	default:
 		err = unix.EINVAL
 	}
-	return engineContext{be}, err
+	return engineContext{be: be, files: new(fileTable)}, err
 }

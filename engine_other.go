@@ -74,6 +74,10 @@ func (engineContext) registerBuffers([][]byte) error { return errNoEngine }
 
 func (engineContext) unregisterBuffers() error { return errNoEngine }
 
+func (engineContext) registerFiles([]int) error { return errNoEngine }
+
+func (engineContext) unregisterFiles() {}
+
 func submitReason(cause error) string { return cause.Error() }
 
 // errnoName is "" here: SetupError's reasons on these platforms name no

@@ -37,6 +37,12 @@ func (o Op) String() string {
 // IOCB_FLAG_RESFD does.
 const FlagResFd uint32 = 1
 
+// FlagFixedFile (in Iocb.Flags) says that Iocb.Fd is not an fd but the
+// index of a file registered with Context.RegisterFiles, as
+// IOSQE_FIXED_FILE does for an io_uring SQE. An index with no file
+// registered there is refused with EBADF.
+const FlagFixedFile uint32 = 2
+
 // Iocb is one I/O request, Linux's struct iocb in Go's terms. The caller
 // fills in the exported fields; the context owns the iocb, and the memory
 // of Buf and Iov, from Submit until the iocb's Event is reaped: changing
@@ -51,6 +57,7 @@ type Iocb struct {
 	// Fd is the file, pipe, socket, tty or eventfd the op works on; OpNoop
 	// ignores it. The request takes its own reference to the file at
 	// Submit: closing Fd afterwards does not change which file it touches.
+	// With FlagFixedFile, Fd is an index into the registered files.
 	Fd int
 	// Buf is the memory that OpPRead reads into and OpPWrite writes from;
 	// its length is the transfer's. With O_DIRECT its address and length
@@ -72,9 +79,10 @@ type Iocb struct {
 	// Events is the poll mask OpPoll waits for (POLLIN, POLLOUT, ...).
 	Events uint32
 	// ResFd is an eventfd, signalled once per completion when Flags has
-	// FlagResFd. Anything but an eventfd is refused with EINVAL.
+	// FlagResFd. Anything but an eventfd is refused with EINVAL. It is an
+	// fd even with FlagFixedFile.
 	ResFd int
-	// Flags are the IOCB_FLAG_* flags: FlagResFd, or 0.
+	// Flags are FlagResFd and FlagFixedFile, or 0.
 	Flags uint32
 
 	// claim is the engines' mark of an iocb in flight (internal/core's

@@ -18,6 +18,7 @@ type Context struct {
 
 	regMu      sync.Mutex
 	registered bool // RegisterBuffers succeeded and UnregisterBuffers has not run
+	files      bool // RegisterFiles succeeded and UnregisterFiles has not run
 	destroyed  bool
 }
 
@@ -112,6 +113,10 @@ func (c *Context) Destroy() error {
 	forgetFileRing(c)
 	c.regMu.Lock()
 	c.destroyed, c.registered = true, false
+	if c.files {
+		c.be.unregisterFiles()
+		c.files = false
+	}
 	c.regMu.Unlock()
 	return err
 }
@@ -180,5 +185,71 @@ func (c *Context) UnregisterBuffers() error {
 		return err
 	}
 	c.registered = false
+	return nil
+}
+
+// maxFiles is io_uring's limit on registered files
+// (IORING_MAX_FIXED_FILES); kaio applies it to every engine.
+const maxFiles = 1 << 20
+
+// RegisterFiles registers fds with the context, as liburing's
+// io_uring_register_files and fio's registerfiles do: an Iocb with
+// FlagFixedFile then names one by its index in fds, in Iocb.Fd. An fd of
+// -1 leaves its index empty.
+//
+// The context takes its own reference to each file (a duplicate fd, close
+// on exec), so the caller may close fds once this returns; the references
+// go with UnregisterFiles or Destroy, and a request in flight keeps its
+// file until its event. What Submit must know of a file (its type, access
+// mode, O_DIRECT and alignment) is looked up here, once, and not again:
+// Submit on a registered file makes no syscall to check it, where on a
+// plain fd it makes one or two per call. So a change made later with
+// fcntl F_SETFL (O_DIRECT, O_APPEND, O_NONBLOCK) is not seen by kaio's
+// checks and choice of path until the files are registered again; the
+// kernel still does the I/O with the flags the file has then.
+//
+// The uring engine hands the kernel the context's duplicates as plain fds;
+// it does not register them in io_uring's own file table.
+//
+// Errors, on every engine: EINVAL for no fds or a destroyed context,
+// EMFILE for more than 1<<20 of them or when no fd is left for a
+// duplicate, EBADF for one that is not open (or negative but -1), EBUSY
+// when files are registered already.
+func (c *Context) RegisterFiles(fds ...int) error {
+	switch {
+	case len(fds) == 0:
+		return syscall.EINVAL
+	case len(fds) > maxFiles:
+		return syscall.EMFILE
+	}
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	switch {
+	case c.destroyed:
+		return syscall.EINVAL
+	case c.files:
+		return syscall.EBUSY
+	}
+	if err := c.be.registerFiles(fds); err != nil {
+		return err
+	}
+	c.files = true
+	return nil
+}
+
+// UnregisterFiles undoes RegisterFiles: ENXIO when no files are
+// registered, EINVAL on a destroyed context. Requests in flight keep
+// their files; later iocbs with FlagFixedFile are refused with EBADF.
+func (c *Context) UnregisterFiles() error {
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	switch {
+	case c.destroyed:
+		return syscall.EINVAL
+	case !c.files:
+		return syscall.ENXIO
+	}
+	c.be.unregisterFiles()
+	c.files = false
 	return nil
 }

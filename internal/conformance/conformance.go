@@ -51,7 +51,7 @@ func (e *Env) Setup(nr int) *kaio.Context {
 // Cases returns the whole suite.
 func Cases() []Case {
 	var all []Case
-	for _, g := range [][]Case{setupCases, submitCases, getEventsCases, ioCases, streamCases, cancelCases, destroyCases, concurrencyCases, regBufCases, ownCases, deliverCases} {
+	for _, g := range [][]Case{setupCases, submitCases, getEventsCases, ioCases, streamCases, cancelCases, destroyCases, concurrencyCases, regBufCases, filesCases, ownCases, deliverCases} {
 		all = append(all, g...)
 	}
 	return all

@@ -130,7 +130,7 @@ var submitCases = []Case{
 			{"unknown op 4", &kaio.Iocb{Op: 4, Fd: fd(f)}, unix.EINVAL, "unknown op 4 (EINVAL)"},
 			{"unknown op 99", &kaio.Iocb{Op: 99, Fd: fd(f)}, unix.EINVAL, "unknown op 99 (EINVAL)"},
 			{"negative offset", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Offset: -1}, unix.EINVAL, "negative offset -1 (EINVAL)"},
-			{"unknown flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Flags: 2}, unix.EINVAL, "unknown Flags 0x2 (FlagResFd, 0x1, is the only flag) (EINVAL)"},
+			{"unknown flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Flags: 4}, unix.EINVAL, "unknown Flags 0x4 (FlagResFd 0x1 and FlagFixedFile 0x2 are the flags) (EINVAL)"},
 			{"unknown rw flags", &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, RWFlags: 1 << 30}, unix.EINVAL, "unknown RWFlags 0x40000000 (EINVAL)"},
 			{"rw flags on fsync", &kaio.Iocb{Op: kaio.OpFSync, Fd: fd(f), RWFlags: unix.RWF_DSYNC}, unix.EINVAL, "RWFlags 0x2 on fsync, which takes none (EINVAL)"},
 			{"too many iovecs", &kaio.Iocb{Op: kaio.OpPReadv, Fd: fd(f), Iov: make([][]byte, 1025)}, unix.EINVAL, "1025 iovecs, more than UIO_MAXIOV (1024) (EINVAL)"},

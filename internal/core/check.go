@@ -36,6 +36,9 @@ type FdInfo struct {
 	// descriptor has not been handed out): the hint is then taken whole,
 	// without a syscall.
 	Private bool
+	// Files are the context's registered files, for the iocbs with
+	// FlagFixedFile (FdInfo.Use); nil if there are none.
+	Files *Files
 }
 
 // Reset forgets the cached fds; Hint stays.
@@ -101,7 +104,7 @@ func LookFd(fd int, f *FdInfo) error {
 		}
 		return lookFdFstat(fd, fl, f) // statx refused (before 4.11, or by seccomp)
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: uint32(sx.Mode), Dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), Ino: sx.Ino, ResFd: f.ResFd, Hint: f.Hint}
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: uint32(sx.Mode), Dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), Ino: sx.Ino, ResFd: f.ResFd, Hint: f.Hint, Files: f.Files}
 	if direct {
 		f.MemAlign, f.OffAlign = 512, 512
 		if sx.Mask&unix.STATX_DIOALIGN != 0 && sx.Dio_offset_align != 0 {
@@ -113,9 +116,9 @@ func LookFd(fd int, f *FdInfo) error {
 
 // takeHint fills f from its Hint, with the flags fl, keeping its ResFd.
 func (f *FdInfo) takeHint(fl int) {
-	h, resfd := f.Hint, f.ResFd
+	h, resfd, files := f.Hint, f.ResFd, f.Files
 	*f = *h
-	f.Flags, f.ResFd, f.Hint, f.Private = fl, resfd, h, false
+	f.Flags, f.ResFd, f.Hint, f.Files, f.Private = fl, resfd, h, files, false
 }
 
 // lookFdFstat is LookFd where statx is refused: fstat, and 512-byte
@@ -125,7 +128,7 @@ func lookFdFstat(fd, fl int, f *FdInfo) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return unix.EBADF
 	}
-	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: uint64(st.Dev), Ino: st.Ino, ResFd: f.ResFd, Hint: f.Hint} // Dev is 32-bit on mips
+	*f = FdInfo{Fd: fd, Flags: fl, Mode: st.Mode, Dev: uint64(st.Dev), Ino: st.Ino, ResFd: f.ResFd, Hint: f.Hint, Files: f.Files} // Dev is 32-bit on mips
 	if f.Direct() {
 		f.MemAlign, f.OffAlign = 512, 512
 	}
@@ -143,14 +146,16 @@ const IovMax = 1024
 // an iocb that was in flight) is dropped. A refusal is a *Refusal, which
 // says why. fi caches what was learnt about the last fd (call fi.Reset
 // before the first Check of a Submit); after a nil return for an op with
-// an fd (every op but NOOP), fi describes i.Fd.
+// an fd (every op but NOOP), fi describes i.Fd, and fi.Fd is the fd the
+// request works on: i.Fd itself, or with FlagFixedFile the context's
+// duplicate of registered file i.Fd.
 func Check(i *Iocb, fi *FdInfo) error {
 	switch {
 	case i == nil:
 		return Refuse(unix.EINVAL, WhyNilIocb, 0, 0)
 	case !i.Op.Valid():
 		return Refuse(unix.EINVAL, WhyOp, int64(i.Op), 0)
-	case i.Flags&^FlagResFd != 0:
+	case i.Flags&^knownFlags != 0:
 		return Refuse(unix.EINVAL, WhyFlags, int64(i.Flags), 0)
 	}
 	i.dropStale()
@@ -176,7 +181,16 @@ func Check(i *Iocb, fi *FdInfo) error {
 	if i.Op == OpNoop {
 		return nil
 	}
-	if fi.Fd != i.Fd || fi.Fd < 0 {
+	if i.Flags&FlagFixedFile != 0 {
+		e := fi.Files.entry(i.Fd)
+		if e == nil {
+			fi.Fd = -1
+			return Refuse(unix.EBADF, WhyFixedBad, int64(i.Fd), int64(fi.Files.Len()))
+		}
+		if fi.Fd != e.Fd {
+			fi.takeFixed(e)
+		}
+	} else if fi.Fd != i.Fd || fi.Fd < 0 {
 		if err := LookFd(i.Fd, fi); err != nil {
 			fi.Fd = -1
 			return Refuse(unix.EBADF, WhyFdBad, int64(i.Fd), 0)
@@ -186,9 +200,9 @@ func Check(i *Iocb, fi *FdInfo) error {
 	case i.Op == OpPoll, i.Op == OpFSync, i.Op == OpFDSync:
 		return nil
 	case i.Op.Reads() && !fi.CanRead():
-		return Refuse(unix.EBADF, WhyNotRead, int64(i.Fd), 0)
+		return Refuse(unix.EBADF, fixedWhy(i, WhyNotRead, WhyFixedNotRead), int64(i.Fd), 0)
 	case i.Op.Writes() && !fi.CanWrite():
-		return Refuse(unix.EBADF, WhyNotWrite, int64(i.Fd), 0)
+		return Refuse(unix.EBADF, fixedWhy(i, WhyNotWrite, WhyFixedNotWrite), int64(i.Fd), 0)
 	}
 	if !fi.Seekable() {
 		return nil
@@ -200,6 +214,14 @@ func Check(i *Iocb, fi *FdInfo) error {
 		return checkDirect(i, fi)
 	}
 	return nil
+}
+
+// fixedWhy is plain, or fixed when i names a registered file.
+func fixedWhy(i *Iocb, plain, fixed Why) Why {
+	if i.Flags&FlagFixedFile != 0 {
+		return fixed
+	}
+	return plain
 }
 
 // checkDirect refuses an O_DIRECT transfer whose offset, or any of whose

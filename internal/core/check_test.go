@@ -39,7 +39,7 @@ func TestCheck(t *testing.T) {
 		{"nil", nil, unix.EINVAL},
 		{"noop", &Iocb{Op: OpNoop, Fd: -7}, nil},
 		{"op 4", &Iocb{Op: 4}, unix.EINVAL},
-		{"flags", &Iocb{Op: OpNoop, Flags: 2}, unix.EINVAL},
+		{"flags", &Iocb{Op: OpNoop, Flags: 4}, unix.EINVAL},
 		{"resfd eventfd", &Iocb{Op: OpNoop, Flags: FlagResFd, ResFd: efd}, nil},
 		{"resfd file", &Iocb{Op: OpNoop, Flags: FlagResFd, ResFd: int(rw.Fd())}, unix.EINVAL},
 		{"resfd negative", &Iocb{Op: OpNoop, Flags: FlagResFd, ResFd: -1}, unix.EBADF},

@@ -30,25 +30,28 @@ type Why uint8
 
 // The reasons, each with what A and B hold.
 const (
-	WhyErrno      Why = iota // the errno says it all (a failed dup: EMFILE)
-	WhyNilIocb               // a nil *Iocb
-	WhyOp                    // A: the unknown op
-	WhyFlags                 // A: Flags with bits kaio does not know
-	WhyRWFlags               // A: RWFlags with bits Linux does not define
-	WhyRWFlagsOp             // A: RWFlags on an op that takes none, B: the op
-	WhyIovMax                // A: len(Iov), over UIO_MAXIOV
-	WhyResFdBad              // A: ResFd, not an open fd
-	WhyResFdKind             // A: ResFd, open but not an eventfd
-	WhyFdBad                 // A: Fd, not an open fd
-	WhyNotRead               // A: Fd, not open for reading
-	WhyNotWrite              // A: Fd, not open for writing
-	WhyOffset                // A: the negative offset
-	WhyDirectOff             // A: the offset, B: the O_DIRECT alignment it misses
-	WhyDirectAddr            // A: the buffer's address, B: the alignment it misses
-	WhyDirectLen             // A: the buffer's length, B: the alignment it misses
-	WhyRingFull              // A: the ring's size (nrEvents)
-	WhyInFlight              // the same *Iocb is in flight already
-	WhyDestroyed             // the context was destroyed
+	WhyErrno         Why = iota // the errno says it all (a failed dup: EMFILE)
+	WhyNilIocb                  // a nil *Iocb
+	WhyOp                       // A: the unknown op
+	WhyFlags                    // A: Flags with bits kaio does not know
+	WhyRWFlags                  // A: RWFlags with bits Linux does not define
+	WhyRWFlagsOp                // A: RWFlags on an op that takes none, B: the op
+	WhyIovMax                   // A: len(Iov), over UIO_MAXIOV
+	WhyResFdBad                 // A: ResFd, not an open fd
+	WhyResFdKind                // A: ResFd, open but not an eventfd
+	WhyFdBad                    // A: Fd, not an open fd
+	WhyNotRead                  // A: Fd, not open for reading
+	WhyNotWrite                 // A: Fd, not open for writing
+	WhyOffset                   // A: the negative offset
+	WhyDirectOff                // A: the offset, B: the O_DIRECT alignment it misses
+	WhyDirectAddr               // A: the buffer's address, B: the alignment it misses
+	WhyDirectLen                // A: the buffer's length, B: the alignment it misses
+	WhyRingFull                 // A: the ring's size (nrEvents)
+	WhyInFlight                 // the same *Iocb is in flight already
+	WhyDestroyed                // the context was destroyed
+	WhyFixedBad                 // A: Fd, an index with no registered file, B: how many slots there are
+	WhyFixedNotRead             // A: Fd, the index of a file not open for reading
+	WhyFixedNotWrite            // A: Fd, the index of a file not open for writing
 )
 
 // Refuse returns the refusal of errno e for reason why, naming a and b.
@@ -84,24 +87,27 @@ func (r *Refusal) Error() string {
 // reasons are the words for each Why, a format for fmt.Sprintf with the
 // arguments A, B, Op(B) and uint64(A), picked by index.
 var reasons = [...]string{
-	WhyNilIocb:    "nil iocb",
-	WhyOp:         "unknown op %[1]d",
-	WhyFlags:      "unknown Flags %#[1]x (FlagResFd, 0x1, is the only flag)",
-	WhyRWFlags:    "unknown RWFlags %#[1]x",
-	WhyRWFlagsOp:  "RWFlags %#[1]x on %[3]v, which takes none",
-	WhyIovMax:     "%[1]d iovecs, more than UIO_MAXIOV (1024)",
-	WhyResFdBad:   "ResFd %[1]d not open",
-	WhyResFdKind:  "ResFd %[1]d is not an eventfd",
-	WhyFdBad:      "fd %[1]d not open",
-	WhyNotRead:    "fd %[1]d not open for reading",
-	WhyNotWrite:   "fd %[1]d not open for writing",
-	WhyOffset:     "negative offset %[1]d",
-	WhyDirectOff:  "O_DIRECT offset %[1]d not aligned to %[2]d bytes",
-	WhyDirectAddr: "O_DIRECT buffer address %#[4]x not aligned to %[2]d bytes",
-	WhyDirectLen:  "O_DIRECT buffer length %[1]d not a multiple of %[2]d bytes",
-	WhyRingFull:   "ring full (%[1]d in flight or unreaped)",
-	WhyInFlight:   "iocb already in flight",
-	WhyDestroyed:  "context destroyed",
+	WhyNilIocb:       "nil iocb",
+	WhyOp:            "unknown op %[1]d",
+	WhyFlags:         "unknown Flags %#[1]x (FlagResFd 0x1 and FlagFixedFile 0x2 are the flags)",
+	WhyRWFlags:       "unknown RWFlags %#[1]x",
+	WhyRWFlagsOp:     "RWFlags %#[1]x on %[3]v, which takes none",
+	WhyIovMax:        "%[1]d iovecs, more than UIO_MAXIOV (1024)",
+	WhyResFdBad:      "ResFd %[1]d not open",
+	WhyResFdKind:     "ResFd %[1]d is not an eventfd",
+	WhyFdBad:         "fd %[1]d not open",
+	WhyNotRead:       "fd %[1]d not open for reading",
+	WhyNotWrite:      "fd %[1]d not open for writing",
+	WhyOffset:        "negative offset %[1]d",
+	WhyDirectOff:     "O_DIRECT offset %[1]d not aligned to %[2]d bytes",
+	WhyDirectAddr:    "O_DIRECT buffer address %#[4]x not aligned to %[2]d bytes",
+	WhyDirectLen:     "O_DIRECT buffer length %[1]d not a multiple of %[2]d bytes",
+	WhyRingFull:      "ring full (%[1]d in flight or unreaped)",
+	WhyInFlight:      "iocb already in flight",
+	WhyDestroyed:     "context destroyed",
+	WhyFixedBad:      "FlagFixedFile: no registered file at index %[1]d (%[2]d slots registered)",
+	WhyFixedNotRead:  "registered file %[1]d not open for reading",
+	WhyFixedNotWrite: "registered file %[1]d not open for writing",
 }
 
 func (r *Refusal) reason() string {

@@ -132,8 +132,9 @@ type Req[P any] struct {
 
 	// Iocb is the request's iocb while it is in flight.
 	Iocb *core.Iocb
-	// Fd is the fd the kernel form names: Iocb.Fd, or for a stream the
-	// request's own duplicate, which its later operations use.
+	// Fd is the fd the kernel form names: Iocb.Fd (with FlagFixedFile,
+	// the context's duplicate of that registered file), or for a stream
+	// the request's own duplicate, which its later operations use.
 	Fd int
 	// ResFd is the request's own duplicate of Iocb.ResFd, or -1.
 	ResFd int
@@ -262,6 +263,7 @@ func (c *Ctx[P]) requestLocked(cl *core.Claim) *Req[P] {
 // plan is what Submit learnt about an iocb before taking a request for it.
 type plan struct {
 	seekable, stream bool
+	src              int // the fd the request works on (core.Check's FdInfo.Fd)
 	fd, resfd        int // duplicates made for the request, or -1
 }
 
@@ -280,7 +282,7 @@ func (c *Ctx[P]) Submit(iocbs []*core.Iocb) (int, error) { return c.SubmitHint(i
 func (c *Ctx[P]) SubmitHint(iocbs []*core.Iocb, hint *core.FdInfo) (int, error) {
 	var fi core.FdInfo
 	fi.Reset()
-	fi.Hint = hint
+	fi.Use(hint)
 	var plans [batchMax]plan
 	n := 0
 	for n < len(iocbs) {
@@ -317,14 +319,15 @@ func (c *Ctx[P]) plan(i *core.Iocb, fi *core.FdInfo, pl *plan) error {
 	if err := core.Check(i, fi); err != nil {
 		return err
 	}
-	*pl = plan{fd: -1, resfd: -1}
+	*pl = plan{src: i.Fd, fd: -1, resfd: -1}
 	if i.Op != core.OpNoop {
+		pl.src = fi.Fd
 		pl.seekable = fi.Seekable()
 		pl.stream = (i.Op.Reads() || i.Op.Writes()) && !pl.seekable
 	}
 	var err error
 	if pl.stream {
-		if pl.fd, err = unix.FcntlInt(uintptr(i.Fd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+		if pl.fd, err = unix.FcntlInt(uintptr(pl.src), unix.F_DUPFD_CLOEXEC, 0); err != nil {
 			return err
 		}
 	}
@@ -409,7 +412,7 @@ func (c *Ctx[P]) take(iocbs []*core.Iocb, plans []plan, sync bool) (b *batch[P],
 		r.gen++
 		r.Tag = withGen(r.Tag, r.gen)
 		r.Iocb = i
-		r.Fd, r.ownFd = i.Fd, pl.fd >= 0
+		r.Fd, r.ownFd = pl.src, pl.fd >= 0
 		if r.ownFd {
 			r.Fd = pl.fd
 		}
@@ -512,9 +515,14 @@ func (c *Ctx[P]) putSyncLocked(r *Req[P]) {
 
 // Do implements core.Backend's Do: the request goes to the kernel under a
 // sync tag, uses no slot, and the caller waits for its completion.
-func (c *Ctx[P]) Do(i *core.Iocb) core.Event {
+func (c *Ctx[P]) Do(i *core.Iocb) core.Event { return c.DoHint(i, nil) }
+
+// DoHint is Do with what the caller knows (core.FdInfo.Use); hint may be
+// nil.
+func (c *Ctx[P]) DoHint(i *core.Iocb, hint *core.FdInfo) core.Event {
 	var fi core.FdInfo
 	fi.Reset()
+	fi.Use(hint)
 	var pl [1]plan
 	if err := c.plan(i, &fi, &pl[0]); err != nil {
 		return core.ErrEvent(i, err)

@@ -686,9 +686,14 @@ func (c *Context) requestOf(cl *core.Claim) *request {
 }
 
 // Do implements core.Backend: a sync kiocb on the caller's goroutine.
-func (c *Context) Do(i *core.Iocb) core.Event {
+func (c *Context) Do(i *core.Iocb) core.Event { return c.DoHint(i, nil) }
+
+// DoHint is Do with what the caller knows (core.FdInfo.Use); hint may be
+// nil.
+func (c *Context) DoHint(i *core.Iocb, hint *core.FdInfo) core.Event {
 	var fc fdCache
 	fc.Reset()
+	fc.Use(hint)
 	r, err := c.prepare(i, &fc, true)
 	if err != nil {
 		return core.ErrEvent(i, err)

@@ -16,6 +16,7 @@ const batchMax = 64
 
 // plan is what validation decided for one iocb.
 type plan struct {
+	fd       int // the fd the request works on (core.Check's FdInfo.Fd)
 	path     path
 	seekable bool
 	nowait   bool
@@ -44,7 +45,7 @@ func (c *Context) check(i *core.Iocb, fc *fdCache, pl *plan) error {
 	if err := core.Check(i, &fc.FdInfo); err != nil {
 		return err
 	}
-	*pl = plan{}
+	*pl = plan{fd: i.Fd}
 	fi := &fc.FdInfo
 	switch {
 	case i.Op == core.OpNoop:
@@ -61,6 +62,7 @@ func (c *Context) check(i *core.Iocb, fc *fdCache, pl *plan) error {
 	default:
 		pl.path = pathInline
 	}
+	pl.fd = fi.Fd
 	pl.seekable = fi.Seekable()
 	pl.devino = devIno{fi.Dev, fi.Ino}
 	pl.flags = fi.Flags
@@ -82,7 +84,7 @@ func (c *Context) Submit(iocbs []*core.Iocb) (int, error) { return c.SubmitHint(
 func (c *Context) SubmitHint(iocbs []*core.Iocb, hint *core.FdInfo) (int, error) {
 	var fc fdCache
 	fc.Reset()
-	fc.Hint = hint
+	fc.Use(hint)
 	var plans [batchMax]plan
 	var reqs [batchMax]*request
 	var results [batchMax]int64
@@ -195,7 +197,7 @@ func (r *request) setup(i *core.Iocb, pl *plan) {
 	r.op = i.Op
 	r.data = i.Data
 	r.path = pl.path
-	r.fd = i.Fd
+	r.fd = pl.fd
 	r.rwflags = i.RWFlags &^ unix.RWF_NOWAIT
 	r.userWait = i.RWFlags&unix.RWF_NOWAIT != 0
 	r.events = i.Events

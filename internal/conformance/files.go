@@ -1,0 +1,307 @@
+//go:build linux
+
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/kaio-go/kaio"
+	"github.com/kaio-go/kaio/internal/cmdtest"
+	"golang.org/x/sys/unix"
+)
+
+// filesCases: RegisterFiles and UnregisterFiles answer alike on every
+// engine; an iocb with FlagFixedFile works on the file registered at its
+// index, keeps it while in flight, and holds no fd after its event.
+var filesCases = []Case{
+	{"RegisterFiles/Errors", func(t *testing.T, e *Env) {
+		f := tempFile(t, pattern(4096, 1), 0)
+		outside := cmdtest.OpenFds(t)
+		c := e.Setup(4)
+		want := func(what string, err, errno error) {
+			t.Helper()
+			if !errors.Is(err, errno) {
+				t.Fatalf("%s: %v, want %v", what, err, errno)
+			}
+		}
+		before := cmdtest.OpenFds(t)
+		const closed = 1 << 20 // above any number dup hands out here
+		if _, err := unix.FcntlInt(closed, unix.F_GETFD, 0); err == nil {
+			t.Skipf("fd %d is open", closed)
+		}
+		want("no fds", c.RegisterFiles(), unix.EINVAL)
+		want("a closed fd", c.RegisterFiles(fd(f), closed), unix.EBADF)
+		want("fd -2", c.RegisterFiles(-2), unix.EBADF)
+		if got := cmdtest.OpenFds(t); got != before {
+			t.Fatalf("%d fds open after refused registrations, %d before", got, before)
+		}
+		want("unregister with nothing registered", c.UnregisterFiles(), unix.ENXIO)
+
+		buf := make([]byte, 512)
+		i := &kaio.Iocb{Op: kaio.OpPRead, Fd: 0, Buf: buf, Flags: kaio.FlagFixedFile}
+		n, err := c.Submit(i)
+		if n != 0 || !errors.Is(err, unix.EBADF) {
+			t.Fatalf("a fixed read with no files registered: %d, %v; want 0, EBADF", n, err)
+		}
+		refused(t, err, 0, i, "FlagFixedFile: no registered file at index 0 (0 slots registered) (EBADF)")
+		if ev := c.Do(i); ev.Res != -int64(unix.EBADF) {
+			t.Fatalf("Do of a fixed read with no files registered: res %d, want -EBADF", ev.Res)
+		}
+
+		ro := openNumber(t, f.Name(), unix.O_RDONLY)
+		defer unix.Close(ro)
+		if err := c.RegisterFiles(fd(f), -1, ro); err != nil {
+			t.Fatalf("RegisterFiles: %v", err)
+		}
+		want("a second registration", c.RegisterFiles(fd(f)), unix.EBUSY)
+		for _, idx := range []int{1, 3, -1} {
+			i := &kaio.Iocb{Op: kaio.OpPRead, Fd: idx, Buf: buf, Flags: kaio.FlagFixedFile}
+			n, err := c.Submit(i)
+			if n != 0 {
+				t.Fatalf("a fixed read of index %d was taken", idx)
+			}
+			refused(t, err, 0, i, fmt.Sprintf("FlagFixedFile: no registered file at index %d (3 slots registered) (EBADF)", idx))
+		}
+		w := &kaio.Iocb{Op: kaio.OpPWrite, Fd: 2, Buf: buf, Flags: kaio.FlagFixedFile}
+		_, err = c.Submit(w)
+		refused(t, err, 0, w, "registered file 2 not open for writing (EBADF)")
+		if err := c.UnregisterFiles(); err != nil {
+			t.Fatalf("UnregisterFiles: %v", err)
+		}
+		want("unregister twice", c.UnregisterFiles(), unix.ENXIO)
+		if got := cmdtest.OpenFds(t); got != before+1 { // ro
+			t.Fatalf("%d fds open after UnregisterFiles, want %d", got, before+1)
+		}
+		if err := c.RegisterFiles(fd(f)); err != nil {
+			t.Fatalf("RegisterFiles after UnregisterFiles: %v", err)
+		}
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		if got := cmdtest.OpenFds(t); got != outside+1 {
+			t.Fatalf("%d fds open after Destroy with files registered, want %d", got, outside+1)
+		}
+		want("register on a destroyed context", c.RegisterFiles(fd(f)), unix.EINVAL)
+		want("unregister on a destroyed context", c.UnregisterFiles(), unix.EINVAL)
+	}},
+	{"RegisterFiles/IO", func(t *testing.T, e *Env) {
+		const rec, n = 4096, 8
+		dataA, dataB := pattern(n*rec, 3), pattern(n*rec, 4)
+		nameA, nameB := writeTemp(t, "a", dataA), writeTemp(t, "b", dataB)
+		before := cmdtest.OpenFds(t)
+		fa, fb := openNumber(t, nameA, unix.O_RDWR), openNumber(t, nameB, unix.O_RDWR)
+		c := e.Setup(4 * n)
+		if err := c.RegisterFiles(fb, -1, fa); err != nil {
+			t.Fatalf("RegisterFiles: %v", err)
+		}
+		// The caller's fds go: the context's references stay.
+		unix.Close(fa)
+		unix.Close(fb)
+		bufs := make([]byte, 2*n*rec)
+		iocbs := make([]*kaio.Iocb, 2*n)
+		for j := range iocbs {
+			idx := 2 * (j % 2) // A at 2, B at 0
+			iocbs[j] = &kaio.Iocb{Op: kaio.OpPRead, Fd: idx, Flags: kaio.FlagFixedFile, Buf: bufs[j*rec : (j+1)*rec], Offset: int64(j / 2 * rec), Data: uint64(j)}
+		}
+		submit(t, c, iocbs...)
+		for _, ev := range reap(t, c, 2*n) {
+			if ev.Res != rec {
+				t.Fatalf("read %d: %+v", ev.Data, ev)
+			}
+		}
+		for j := range iocbs {
+			src := dataB
+			if j%2 == 1 {
+				src = dataA
+			}
+			sameBytes(t, fmt.Sprintf("fixed read %d", j), bufs[j*rec:(j+1)*rec], src[j/2*rec:(j/2+1)*rec])
+		}
+		// Do, and a vectored write and fsync, on a registered file.
+		one := make([]byte, rec)
+		if ev := c.Do(&kaio.Iocb{Op: kaio.OpPRead, Fd: 2, Flags: kaio.FlagFixedFile, Buf: one, Offset: rec}); ev.Res != rec {
+			t.Fatalf("Do of a fixed read: %+v", ev)
+		}
+		sameBytes(t, "Do's fixed read", one, dataA[rec:2*rec])
+		newA := pattern(2*rec, 9)
+		wv := &kaio.Iocb{Op: kaio.OpPWritev, Fd: 2, Flags: kaio.FlagFixedFile, Iov: [][]byte{newA[:rec], newA[rec:]}, Offset: 0, Data: 1}
+		fs := &kaio.Iocb{Op: kaio.OpFSync, Fd: 0, Flags: kaio.FlagFixedFile, Data: 2}
+		submit(t, c, wv, fs)
+		for _, ev := range reap(t, c, 2) {
+			if ev.Res < 0 || ev.Data == 1 && ev.Res != 2*rec {
+				t.Fatalf("fixed %d: %+v", ev.Data, ev)
+			}
+		}
+		got, err := os.ReadFile(nameA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, "file A after a fixed pwritev", got[:2*rec], newA)
+
+		// Writes in flight keep their file when the registration goes and
+		// its numbers are taken by other files at once.
+		big := pattern(n<<20, 5)
+		for j := 0; j < n; j++ {
+			iocbs[j] = &kaio.Iocb{Op: kaio.OpPWrite, Fd: 0, Flags: kaio.FlagFixedFile, Buf: big[j<<20 : (j+1)<<20], Offset: int64(j << 20), Data: uint64(j)}
+		}
+		submit(t, c, iocbs[:n]...)
+		if err := c.UnregisterFiles(); err != nil {
+			t.Fatalf("UnregisterFiles with writes in flight: %v", err)
+		}
+		nameC := writeTemp(t, "c", nil)
+		for range 4 {
+			defer unix.Close(openNumber(t, nameC, unix.O_RDWR))
+		}
+		for _, ev := range reap(t, c, n) {
+			if ev.Res != 1<<20 {
+				t.Fatalf("write %d: %+v", ev.Data, ev)
+			}
+		}
+		if st, _ := os.Stat(nameC); st.Size() != 0 {
+			t.Fatalf("%d bytes landed in a file that took a registered file's number", st.Size())
+		}
+		if got, _ = os.ReadFile(nameB); len(got) != len(big) {
+			t.Fatalf("file B holds %d bytes, want %d", len(got), len(big))
+		}
+		sameBytes(t, "file B", got, big)
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		if got := cmdtest.OpenFds(t); got != before+4 { // the four opens of C
+			t.Fatalf("%d fds open after the writes' events and Destroy, want %d", got, before+4)
+		}
+	}},
+	{"RegisterFiles/StreamInFlight", func(t *testing.T, e *Env) {
+		r, w := pipe(t)
+		before := cmdtest.OpenFds(t)
+		c := e.Setup(4)
+		if err := c.RegisterFiles(r); err != nil {
+			t.Fatalf("RegisterFiles: %v", err)
+		}
+		buf := make([]byte, 16)
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: 0, Flags: kaio.FlagFixedFile, Buf: buf, Data: 7})
+		if err := c.UnregisterFiles(); err != nil {
+			t.Fatalf("UnregisterFiles with a read in flight: %v", err)
+		}
+		noEvent(t, c, 20e6)
+		if _, err := unix.Write(w, []byte("registered")); err != nil {
+			t.Fatal(err)
+		}
+		ev := reap(t, c, 1)[0]
+		if ev.Res != 10 || string(buf[:10]) != "registered" {
+			t.Fatalf("the pipe read: %+v, %q", ev, buf[:max(ev.Res, 0)])
+		}
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		if got := cmdtest.OpenFds(t); got != before {
+			t.Fatalf("%d fds open after the read's event and Destroy, %d before", got, before)
+		}
+	}},
+	{"RegisterFiles/Concurrent", func(t *testing.T, e *Env) {
+		// Submitters and Do callers race a goroutine that registers and
+		// unregisters: each fixed iocb is either refused (EBADF) or reads
+		// the registered file's bytes, and no fd is left behind.
+		const rec, recs = 4096, 64
+		data := pattern(rec*recs, 6)
+		f := tempFile(t, data, 0)
+		before := cmdtest.OpenFds(t)
+		c := e.Setup(64)
+		rounds := 300
+		if testing.Short() {
+			rounds = 60
+		}
+		// The toggler sets the length of the race: rounds registrations,
+		// each left in place for a few yields; the others go on until it
+		// is done.
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		var regs, unregs int
+		var ready sync.WaitGroup
+		ready.Add(2)
+		wg.Go(func() {
+			defer close(stop)
+			ready.Wait() // the Do callers are running
+			for range rounds {
+				if c.RegisterFiles(-1, fd(f)) == nil {
+					regs++
+				}
+				for range 8 {
+					runtime.Gosched()
+				}
+				if c.UnregisterFiles() == nil {
+					unregs++
+				}
+				runtime.Gosched()
+			}
+		})
+		stopped := func() bool {
+			select {
+			case <-stop:
+				return true
+			default:
+				return false
+			}
+		}
+		check := func(who string, buf []byte, off int64, res int64) {
+			t.Helper()
+			switch res {
+			case rec:
+				sameBytes(t, who, buf, data[off:off+rec])
+			case -int64(unix.EBADF):
+			default:
+				t.Errorf("%s: res %d", who, res)
+			}
+		}
+		var accepted, refusedN [3]int
+		for g := range 2 {
+			wg.Go(func() {
+				ready.Done()
+				buf := make([]byte, rec)
+				for !stopped() {
+					off := int64(rand.IntN(recs) * rec)
+					ev := c.Do(&kaio.Iocb{Op: kaio.OpPRead, Fd: 1, Flags: kaio.FlagFixedFile, Buf: buf, Offset: off})
+					check(fmt.Sprintf("Do %d", g), buf, off, ev.Res)
+					if ev.Res == rec {
+						accepted[g]++
+					} else {
+						refusedN[g]++
+					}
+				}
+			})
+		}
+		bufs := make([]byte, 8*rec)
+		offs := make([]int64, 8)
+		iocbs := make([]*kaio.Iocb, 8)
+		for !stopped() {
+			for j := range iocbs {
+				offs[j] = int64(rand.IntN(recs) * rec)
+				iocbs[j] = &kaio.Iocb{Op: kaio.OpPRead, Fd: 1, Flags: kaio.FlagFixedFile, Buf: bufs[j*rec : (j+1)*rec], Offset: offs[j], Data: uint64(j)}
+			}
+			n, err := c.Submit(iocbs...)
+			if n < len(iocbs) && !errors.Is(err, unix.EBADF) {
+				t.Fatalf("Submit: %d, %v", n, err)
+			}
+			accepted[2] += n
+			if n < len(iocbs) {
+				refusedN[2]++
+			}
+			for _, ev := range reap(t, c, n) {
+				check("Submit", bufs[ev.Data*rec:(ev.Data+1)*rec], offs[ev.Data], ev.Res)
+			}
+		}
+		wg.Wait()
+		t.Logf("%d registrations, %d unregistrations; accepted %v, refused %v", regs, unregs, accepted, refusedN)
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		if got := cmdtest.OpenFds(t); got != before {
+			t.Fatalf("%d fds open at the end, %d before", got, before)
+		}
+	}},
+}
