@@ -15,6 +15,7 @@ import (
 type oper struct {
 	idx        int // in the order of opening: file by file, context by context
 	fd         int
+	fixed      int // fd's index in its thread's registered files, or -1
 	file       string
 	start, end int64 // the context's range [start, end)
 	reclen     int64

@@ -154,7 +154,7 @@ func Run(cfg Config, stdout, stderr io.Writer) int {
 			}
 			start := int64(j) * cfg.ContextOffset
 			end := cfg.FileSize - start
-			o := &oper{idx: openFds - 1, fd: fd, file: f, start: start, end: end, reclen: cfg.RecLen,
+			o := &oper{idx: openFds - 1, fd: fd, fixed: -1, file: f, start: start, end: end, reclen: cfg.RecLen,
 				rw: first, lastOffset: start, totalIOs: int(max(0, end-start) / cfg.RecLen)}
 			if cfg.ODirect {
 				if err := checkDirect(fd, cfg); err != nil {
@@ -227,6 +227,10 @@ func Run(cfg Config, stdout, stderr io.Writer) int {
 		for _, t := range threads {
 			t.ctx.RegisterBuffers(region)
 		}
+	}
+
+	for _, t := range threads {
+		t.registerFiles()
 	}
 
 	running := stdout

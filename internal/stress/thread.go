@@ -301,7 +301,10 @@ func (t *thread) buildOper(o *oper, num int, dst []*kaio.Iocb) int {
 		if o.rw == StageWrite || o.rw == StageRandomWrite {
 			io.iocb.Op = kaio.OpPWrite
 		}
-		io.iocb.Fd = o.fd
+		io.iocb.Fd, io.iocb.Flags = o.fd, 0
+		if o.fixed >= 0 {
+			io.iocb.Fd, io.iocb.Flags = o.fixed, kaio.FlagFixedFile
+		}
 		io.iocb.Offset = off
 		if t.g.cfg.onBuild != nil {
 			t.g.cfg.onBuild(o.idx, o.rw, off)
@@ -309,6 +312,29 @@ func (t *thread) buildOper(o *oper, num int, dst []*kaio.Iocb) int {
 		dst[i] = &io.iocb
 	}
 	return num
+}
+
+// registerFiles registers the thread's files with its context, as fio's
+// registerfiles does: Submit then checks them without a syscall. A
+// refusal (no fd left for the context's duplicates) only costs that.
+func (t *thread) registerFiles() {
+	var opers []*oper
+	for o := t.active; o != nil; {
+		opers = append(opers, o)
+		if o = o.next; o == t.active {
+			break
+		}
+	}
+	fds := make([]int, len(opers))
+	for i, o := range opers {
+		fds[i] = o.fd
+	}
+	if len(fds) == 0 || t.ctx.RegisterFiles(fds...) != nil {
+		return
+	}
+	for i, o := range opers {
+		o.fixed = i
+	}
 }
 
 // findIOU takes a free io unit, reaping completions while there is none.
