@@ -119,26 +119,7 @@ func benchCachedReadsReg(b *testing.B, e kaio.Engine, reg bool) {
 	off := 0
 	b.ReportAllocs()
 	b.ResetTimer()
-	kaioBatch := func() {
-		for i, io := range iocbs {
-			io.Offset = int64((off+i)%blocks) * size
-		}
-		if n, err := c.Submit(iocbs...); n != depth {
-			b.Fatalf("Submit: %d, %v", n, err)
-		}
-		for got := 0; got < depth; {
-			n, err := c.GetEvents(depth-got, evs[got:], -1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, ev := range evs[got : got+n] {
-				if ev.Res != size {
-					b.Fatalf("read: %+v", ev)
-				}
-			}
-			got += n
-		}
-	}
+	kaioBatch := func() { readBatch(b, c, iocbs, evs, off, blocks, size) }
 	plainBatch := func() {
 		for i := 0; i < depth; i++ {
 			if n, err := unix.Preadv2(fd, iovs[i], int64((off+i)%blocks)*size, 0); n != size {
@@ -159,6 +140,29 @@ func benchCachedReadsReg(b *testing.B, e kaio.Engine, reg bool) {
 	b.ReportMetric(ratio, "x-preadv2")
 	if off > 10000 && ratio < targetReadsRatio {
 		b.Logf("TARGET MISSED: kaio at %.2fx the rate of preadv2, target %.2fx", ratio, targetReadsRatio)
+	}
+}
+
+// readBatch submits the reads iocbs, of size bytes each, at blocks off,
+// off+1, ... (modulo blocks), and reaps them all into evs.
+func readBatch(b *testing.B, c *kaio.Context, iocbs []*kaio.Iocb, evs []kaio.Event, off, blocks, size int) {
+	for i, io := range iocbs {
+		io.Offset = int64((off+i)%blocks) * int64(size)
+	}
+	if n, err := c.Submit(iocbs...); n != len(iocbs) {
+		b.Fatalf("Submit: %d, %v", n, err)
+	}
+	for got := 0; got < len(iocbs); {
+		n, err := c.GetEvents(len(iocbs)-got, evs[got:len(iocbs)], -1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ev := range evs[got : got+n] {
+			if ev.Res != int64(size) {
+				b.Fatalf("read: %+v", ev)
+			}
+		}
+		got += n
 	}
 }
 
@@ -240,26 +244,7 @@ func benchSmallBatches(b *testing.B, fixed bool) {
 	const blocks = 16 << 20 / size
 	var kaioT, plainT time.Duration
 	off := 0
-	kaioBatch := func() {
-		for i, io := range iocbs {
-			io.Offset = int64((off+i)%blocks) * size
-		}
-		if n, err := c.Submit(iocbs...); n != batch {
-			b.Fatalf("Submit: %d, %v", n, err)
-		}
-		for got := 0; got < batch; {
-			n, err := c.GetEvents(batch-got, evs[got:], -1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, ev := range evs[got : got+n] {
-				if ev.Res != size {
-					b.Fatalf("read: %+v", ev)
-				}
-			}
-			got += n
-		}
-	}
+	kaioBatch := func() { readBatch(b, c, iocbs, evs, off, blocks, size) }
 	plainBatch := func() {
 		for i := range batch {
 			if n, err := unix.Preadv2(fd, iovs[i], int64((off+i)%blocks)*size, 0); n != size {

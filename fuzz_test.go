@@ -28,6 +28,9 @@ func FuzzSubmit(f *testing.F) {
 	f.Add(uint16(8), uint8(3), int64(0), uint16(100), uint8(200), int32(unix.RWF_DSYNC), uint32(0), uint8(0), false)
 	f.Add(uint16(0), uint8(0), int64(512), uint16(4096), uint8(0), int32(0), uint32(0), uint8(4), false) // a read into a registered buffer
 	f.Add(uint16(1), uint8(0), int64(0), uint16(4096), uint8(0), int32(0), uint32(0), uint8(12), false)  // a write from a half-registered one
+	f.Add(uint16(0), uint8(8), int64(0), uint16(4096), uint8(0), int32(0), uint32(2), uint8(16), false)  // a read of a registered file
+	f.Add(uint16(1), uint8(2), int64(0), uint16(16), uint8(0), int32(0), uint32(3), uint8(17), true)     // a registered pipe, with an eventfd
+	f.Add(uint16(0), uint8(0), int64(0), uint16(4096), uint8(0), int32(0), uint32(2), uint8(16), false)  // the empty slot
 
 	dir := f.TempDir()
 	file := filepath.Join(dir, "file")
@@ -72,6 +75,15 @@ func FuzzSubmit(f *testing.F) {
 			if err := c.RegisterBuffers(reg); err != nil && !errors.Is(err, unix.ENOMEM) {
 				t.Fatalf("RegisterBuffers(%d bytes): %v", len(reg), err)
 			}
+		}
+		// Registered files: with FlagFixedFile, Fd becomes an index into
+		// [-1, fd], the empty slot or the file, or stays a number that
+		// may be out of range.
+		if flags&kaio.FlagFixedFile != 0 && resKind&16 != 0 {
+			if err := c.RegisterFiles(-1, fd); err != nil && !errors.Is(err, unix.EBADF) {
+				t.Fatalf("RegisterFiles(-1, %d): %v", fd, err)
+			}
+			io.Fd = int(fdKind>>3) % 3
 		}
 		n, err := c.Submit(io)
 		if n == 0 {
