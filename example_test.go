@@ -297,6 +297,52 @@ func ExampleContext_RegisterBuffers() {
 	// Output: 89abcdef01234567
 }
 
+// Registered files: the context keeps its own reference to each, so the
+// fds may be closed, and an iocb with FlagFixedFile names a file by its
+// index. Submit checks a registered file without a syscall.
+func ExampleContext_RegisterFiles() {
+	dir, err := os.MkdirTemp("", "kaio-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	var fds []int
+	for _, name := range []string{"a", "b"} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			panic(err)
+		}
+		f.WriteString("file " + name)
+		fd, err := unix.Dup(int(f.Fd()))
+		if err != nil {
+			panic(err)
+		}
+		f.Close()
+		fds = append(fds, fd)
+	}
+
+	ctx, err := kaio.Setup(4)
+	if err != nil {
+		panic(err)
+	}
+	defer ctx.Destroy()
+	if err := ctx.RegisterFiles(fds...); err != nil {
+		panic(err)
+	}
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+
+	buf := make([]byte, 6)
+	ev := ctx.Do(&kaio.Iocb{Op: kaio.OpPRead, Fd: 1, Flags: kaio.FlagFixedFile, Buf: buf})
+	fmt.Println(ev.Res, string(buf))
+	_, err = ctx.Submit(&kaio.Iocb{Op: kaio.OpPRead, Fd: 2, Flags: kaio.FlagFixedFile, Buf: buf})
+	fmt.Println(err)
+	// Output:
+	// 6 file b
+	// kaio: Submit: iocbs[0] refused: FlagFixedFile: no registered file at index 2 (2 slots registered) (EBADF)
+}
+
 // Files: an os.File look-alike that many goroutines may read at once;
 // their reads share one ring, and a read of cached data completes on the
 // calling goroutine.

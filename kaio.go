@@ -204,9 +204,10 @@ const maxFiles = 1 << 20
 // mode, O_DIRECT and alignment) is looked up here, once, and not again:
 // Submit on a registered file makes no syscall to check it, where on a
 // plain fd it makes one or two per call. So a change made later with
-// fcntl F_SETFL (O_DIRECT, O_APPEND, O_NONBLOCK) is not seen by kaio's
-// checks and choice of path until the files are registered again; the
-// kernel still does the I/O with the flags the file has then.
+// fcntl F_SETFL (O_DIRECT, O_APPEND, O_NONBLOCK) may go unseen by the
+// requests on the file until the files are registered again: kaio checks
+// them, picks their path and (retry) shares their file references as it
+// found the file at registration.
 //
 // The uring engine hands the kernel the context's duplicates as plain fds;
 // it does not register them in io_uring's own file table.
