@@ -177,30 +177,41 @@ var filesCases = []Case{
 		}
 	}},
 	{"RegisterFiles/StreamInFlight", func(t *testing.T, e *Env) {
+		// A read and a poll of registered pipes wait across
+		// UnregisterFiles, and end when the pipes are written.
 		r, w := pipe(t)
+		r2, w2 := pipe(t)
 		before := cmdtest.OpenFds(t)
 		c := e.Setup(4)
-		if err := c.RegisterFiles(r); err != nil {
+		if err := c.RegisterFiles(r, r2); err != nil {
 			t.Fatalf("RegisterFiles: %v", err)
 		}
 		buf := make([]byte, 16)
-		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: 0, Flags: kaio.FlagFixedFile, Buf: buf, Data: 7})
+		submit(t, c, &kaio.Iocb{Op: kaio.OpPRead, Fd: 0, Flags: kaio.FlagFixedFile, Buf: buf, Data: 7},
+			&kaio.Iocb{Op: kaio.OpPoll, Fd: 1, Flags: kaio.FlagFixedFile, Events: unix.POLLIN, Data: 8})
 		if err := c.UnregisterFiles(); err != nil {
-			t.Fatalf("UnregisterFiles with a read in flight: %v", err)
+			t.Fatalf("UnregisterFiles with a read and a poll in flight: %v", err)
 		}
 		noEvent(t, c, 20e6)
 		if _, err := unix.Write(w, []byte("registered")); err != nil {
 			t.Fatal(err)
 		}
-		ev := reap(t, c, 1)[0]
-		if ev.Res != 10 || string(buf[:10]) != "registered" {
-			t.Fatalf("the pipe read: %+v, %q", ev, buf[:max(ev.Res, 0)])
+		if _, err := unix.Write(w2, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range reap(t, c, 2) {
+			switch {
+			case ev.Data == 7 && (ev.Res != 10 || string(buf[:10]) != "registered"):
+				t.Fatalf("the pipe read: %+v, %q", ev, buf[:max(ev.Res, 0)])
+			case ev.Data == 8 && ev.Res&unix.POLLIN == 0:
+				t.Fatalf("the poll: %+v", ev)
+			}
 		}
 		if err := c.Destroy(); err != nil {
 			t.Fatal(err)
 		}
 		if got := cmdtest.OpenFds(t); got != before {
-			t.Fatalf("%d fds open after the read's event and Destroy, %d before", got, before)
+			t.Fatalf("%d fds open after the events and Destroy, %d before", got, before)
 		}
 	}},
 	{"RegisterFiles/Concurrent", func(t *testing.T, e *Env) {
