@@ -153,19 +153,7 @@ func (c *Context) RegisterBuffers(bufs ...[]byte) error {
 			return syscall.EINVAL
 		}
 	}
-	c.regMu.Lock()
-	defer c.regMu.Unlock()
-	switch {
-	case c.destroyed:
-		return syscall.EINVAL
-	case c.registered:
-		return syscall.EBUSY
-	}
-	if err := c.be.registerBuffers(bufs); err != nil {
-		return err
-	}
-	c.registered = true
-	return nil
+	return c.setRegistered(&c.registered, true, func() error { return c.be.registerBuffers(bufs) })
 }
 
 // UnregisterBuffers undoes RegisterBuffers: ENXIO when nothing is
@@ -173,19 +161,7 @@ func (c *Context) RegisterBuffers(bufs ...[]byte) error {
 // keep the memory they use until their events; later ones are issued
 // without the registration.
 func (c *Context) UnregisterBuffers() error {
-	c.regMu.Lock()
-	defer c.regMu.Unlock()
-	switch {
-	case c.destroyed:
-		return syscall.EINVAL
-	case !c.registered:
-		return syscall.ENXIO
-	}
-	if err := c.be.unregisterBuffers(); err != nil {
-		return err
-	}
-	c.registered = false
-	return nil
+	return c.setRegistered(&c.registered, false, c.be.unregisterBuffers)
 }
 
 // maxFiles is io_uring's limit on registered files
@@ -223,34 +199,33 @@ func (c *Context) RegisterFiles(fds ...int) error {
 	case len(fds) > maxFiles:
 		return syscall.EMFILE
 	}
-	c.regMu.Lock()
-	defer c.regMu.Unlock()
-	switch {
-	case c.destroyed:
-		return syscall.EINVAL
-	case c.files:
-		return syscall.EBUSY
-	}
-	if err := c.be.registerFiles(fds); err != nil {
-		return err
-	}
-	c.files = true
-	return nil
+	return c.setRegistered(&c.files, true, func() error { return c.be.registerFiles(fds) })
 }
 
 // UnregisterFiles undoes RegisterFiles: ENXIO when no files are
 // registered, EINVAL on a destroyed context. Requests in flight keep
 // their files; later iocbs with FlagFixedFile are refused with EBADF.
 func (c *Context) UnregisterFiles() error {
+	return c.setRegistered(&c.files, false, func() error { c.be.unregisterFiles(); return nil })
+}
+
+// setRegistered runs do, under regMu, to make *state (buffers or files
+// registered) become to: EINVAL on a destroyed context; EBUSY when
+// registering what is registered, ENXIO when unregistering what is not.
+func (c *Context) setRegistered(state *bool, to bool, do func() error) error {
 	c.regMu.Lock()
 	defer c.regMu.Unlock()
 	switch {
 	case c.destroyed:
 		return syscall.EINVAL
-	case !c.files:
+	case *state == to && to:
+		return syscall.EBUSY
+	case *state == to:
 		return syscall.ENXIO
 	}
-	c.be.unregisterFiles()
-	c.files = false
+	if err := do(); err != nil {
+		return err
+	}
+	*state = to
 	return nil
 }
