@@ -130,6 +130,21 @@ func (e engineContext) registerFiles(fds []int) error {
 	return nil
 }
 
+// updateFiles puts a new table in place of the registered one: its slots
+// from off on hold duplicates of fds. kaio.Context has checked that files
+// are registered, under the lock that keeps the table from changing
+// meanwhile.
+func (e engineContext) updateFiles(off int, fds []int) error {
+	cur := e.files.cur.Load()
+	next, err := cur.Update(off, fds)
+	if err != nil {
+		return err
+	}
+	e.files.cur.Store(next)
+	cur.Release()
+	return nil
+}
+
 // unregisterFiles drops the context's registered files: their duplicates
 // are closed when no Submit or Do uses them any more.
 func (e engineContext) unregisterFiles() {

@@ -76,6 +76,8 @@ func (engineContext) unregisterBuffers() error { return errNoEngine }
 
 func (engineContext) registerFiles([]int) error { return errNoEngine }
 
+func (engineContext) updateFiles(int, []int) error { return errNoEngine }
+
 func (engineContext) unregisterFiles() {}
 
 func submitReason(cause error) string { return cause.Error() }

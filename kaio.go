@@ -175,15 +175,15 @@ const maxFiles = 1 << 20
 //
 // The context takes its own reference to each file (a duplicate fd, close
 // on exec), so the caller may close fds once this returns; the references
-// go with UnregisterFiles or Destroy, and a request in flight keeps its
-// file until its event. What Submit must know of a file (its type, access
-// mode, O_DIRECT and alignment) is looked up here, once, and not again:
-// Submit on a registered file makes no syscall to check it, where on a
-// plain fd it makes one or two per call. So a change made later with
-// fcntl F_SETFL (O_DIRECT, O_APPEND, O_NONBLOCK) may go unseen by the
-// requests on the file until the files are registered again: kaio checks
-// them, picks their path and (retry) shares their file references as it
-// found the file at registration.
+// go with UnregisterFiles or Destroy (UpdateFiles replaces some), and a
+// request in flight keeps its file until its event. What Submit must know
+// of a file (its type, access mode, O_DIRECT and alignment) is looked up
+// here, once, and not again: Submit on a registered file makes no syscall
+// to check it, where on a plain fd it makes one or two per call. So a
+// change made later with fcntl F_SETFL (O_DIRECT, O_APPEND, O_NONBLOCK)
+// may go unseen by the requests on the file until the files are
+// registered again: kaio checks them, picks their path and (retry) shares
+// their file references as it found the file at registration.
 //
 // The uring engine hands the kernel the context's duplicates as plain fds;
 // it does not register them in io_uring's own file table.
@@ -200,6 +200,32 @@ func (c *Context) RegisterFiles(fds ...int) error {
 		return syscall.EMFILE
 	}
 	return c.setRegistered(&c.files, true, func() error { return c.be.registerFiles(fds) })
+}
+
+// UpdateFiles replaces the registered files from index off on with fds,
+// as liburing's io_uring_register_files_update does: -1 empties a slot,
+// and the other slots keep their files. Requests in flight keep theirs;
+// a Submit that starts after UpdateFiles returns sees the new ones. It
+// makes a new table and shares the kept slots' references with it, so its
+// cost grows with the number of slots registered, not only with len(fds).
+//
+// Errors: ENXIO when no files are registered; EINVAL for no fds, a
+// negative off, slots past the end of the registration, or a destroyed
+// context; EBADF and EMFILE as for RegisterFiles. On an error the
+// registration is as it was.
+func (c *Context) UpdateFiles(off int, fds ...int) error {
+	if len(fds) == 0 || off < 0 {
+		return syscall.EINVAL
+	}
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	switch {
+	case c.destroyed:
+		return syscall.EINVAL
+	case !c.files:
+		return syscall.ENXIO
+	}
+	return c.be.updateFiles(off, fds)
 }
 
 // UnregisterFiles undoes RegisterFiles: ENXIO when no files are

@@ -176,6 +176,62 @@ var filesCases = []Case{
 			t.Fatalf("%d fds open after the writes' events and Destroy, want %d", got, before+4)
 		}
 	}},
+	{"RegisterFiles/Update", func(t *testing.T, e *Env) {
+		nameA, nameB := writeTemp(t, "a", []byte("file A")), writeTemp(t, "b", []byte("file B"))
+		before := cmdtest.OpenFds(t)
+		fa, fb := openNumber(t, nameA, unix.O_RDONLY), openNumber(t, nameB, unix.O_RDONLY)
+		c := e.Setup(4)
+		want := func(what string, err, errno error) {
+			t.Helper()
+			if !errors.Is(err, errno) {
+				t.Fatalf("%s: %v, want %v", what, err, errno)
+			}
+		}
+		want("an update with nothing registered", c.UpdateFiles(0, fa), unix.ENXIO)
+		if err := c.RegisterFiles(fa, -1); err != nil {
+			t.Fatalf("RegisterFiles: %v", err)
+		}
+		read := func(idx int) string {
+			t.Helper()
+			buf := make([]byte, 6)
+			ev := c.Do(&kaio.Iocb{Op: kaio.OpPRead, Fd: idx, Flags: kaio.FlagFixedFile, Buf: buf})
+			if ev.Res < 0 {
+				return unix.ErrnoName(unix.Errno(-ev.Res))
+			}
+			return string(buf[:ev.Res])
+		}
+		if err := c.UpdateFiles(1, fb); err != nil {
+			t.Fatalf("UpdateFiles(1, B): %v", err)
+		}
+		unix.Close(fb)
+		if a, b := read(0), read(1); a != "file A" || b != "file B" {
+			t.Fatalf("after UpdateFiles(1, B): %q, %q", a, b)
+		}
+		want("an update past the end", c.UpdateFiles(1, fa, fa), unix.EINVAL)
+		want("an update at -1", c.UpdateFiles(-1, fa), unix.EINVAL)
+		want("an update with no fds", c.UpdateFiles(0), unix.EINVAL)
+		want("an update with a bad fd", c.UpdateFiles(0, -2), unix.EBADF)
+		if a, b := read(0), read(1); a != "file A" || b != "file B" {
+			t.Fatalf("after refused updates: %q, %q; want them unchanged", a, b)
+		}
+		if err := c.UpdateFiles(0, -1); err != nil {
+			t.Fatalf("UpdateFiles(0, -1): %v", err)
+		}
+		if a, b := read(0), read(1); a != "EBADF" || b != "file B" {
+			t.Fatalf("after emptying slot 0: %q, %q", a, b)
+		}
+		unix.Close(fa)
+		if err := c.UnregisterFiles(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		want("an update on a destroyed context", c.UpdateFiles(0, 0), unix.EINVAL)
+		if got := cmdtest.OpenFds(t); got != before {
+			t.Fatalf("%d fds open at the end, %d before", got, before)
+		}
+	}},
 	{"RegisterFiles/StreamInFlight", func(t *testing.T, e *Env) {
 		// A read and a poll of registered pipes wait across
 		// UnregisterFiles, and end when the pipes are written.
@@ -215,8 +271,8 @@ var filesCases = []Case{
 		}
 	}},
 	{"RegisterFiles/Concurrent", func(t *testing.T, e *Env) {
-		// Submitters and Do callers race a goroutine that registers and
-		// unregisters: each fixed iocb is either refused (EBADF) or reads
+		// Submitters and Do callers race a goroutine that registers,
+		// updates and unregisters: each fixed iocb is either refused (EBADF) or reads
 		// the registered file's bytes, and no fd is left behind.
 		const rec, recs = 4096, 64
 		data := pattern(rec*recs, 6)
@@ -242,7 +298,15 @@ var filesCases = []Case{
 				if c.RegisterFiles(-1, fd(f)) == nil {
 					regs++
 				}
-				for range 8 {
+				for range 4 {
+					runtime.Gosched()
+				}
+				// Empty the slot and fill it again: an update races the
+				// readers as the registration does.
+				c.UpdateFiles(1, -1)
+				runtime.Gosched()
+				c.UpdateFiles(1, fd(f))
+				for range 4 {
 					runtime.Gosched()
 				}
 				if c.UnregisterFiles() == nil {

@@ -3,6 +3,7 @@
 package core
 
 import (
+	"slices"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -27,50 +28,101 @@ const MaxFiles = 1 << 20
 // changes later (F_SETFL's O_DIRECT, O_APPEND, O_NONBLOCK) is not seen
 // until the files are registered again.
 //
-// The duplicates are closed when the last reference goes: the
-// registration's own (dropped by Unregister or Destroy) and one for each
-// Submit or Do that uses the table (Acquire, Release). A request that
-// outlives its Submit has taken its own reference to its file by then, as
-// it does when the caller closes a plain fd, so closing the duplicates
-// never changes which file it touches.
+// A table does not change once made: an update (Update) makes a new one,
+// which shares the duplicates of the slots it keeps. Each duplicate is
+// closed when the last table holding it goes, and a table goes with its
+// last reference: the registration's own (dropped by Unregister, Update
+// or Destroy) and one for each Submit or Do that uses the table (Acquire,
+// Release). A request that outlives its Submit has taken its own
+// reference to its file by then, as it does when the caller closes a
+// plain fd, so closing the duplicates never changes which file it
+// touches.
 type Files struct {
-	ents []FdInfo // by index; Fd -1 for an empty slot
+	ents []FdInfo   // by index; Fd -1 for an empty slot
+	dups []*fileDup // by index: the duplicate's holders; nil for an empty slot
 	refs atomic.Int64
 	// seed is what Submit hands an engine as its hint (FdInfo.Use).
 	seed FdInfo
 }
+
+// fileDup counts the tables that hold one duplicate.
+type fileDup struct{ tables atomic.Int64 }
 
 // OpenFiles duplicates fds (-1 marks an empty slot) and looks each up,
 // with one reference held (the registration's). On an error, EBADF for an
 // fd that is not open or EMFILE when no fd is left for a duplicate, it
 // closes what it made.
 func OpenFiles(fds []int) (*Files, error) {
-	f := &Files{ents: make([]FdInfo, len(fds))}
+	f := &Files{ents: make([]FdInfo, len(fds)), dups: make([]*fileDup, len(fds))}
+	for i := range f.ents {
+		f.ents[i].Reset()
+	}
+	if err := f.fill(0, fds); err != nil {
+		return nil, err
+	}
+	return f.done(), nil
+}
+
+// Update returns a new table: f's, with the slots from off on replaced by
+// duplicates of fds (-1 empties a slot). The slots it keeps share f's
+// duplicates. f is left as it was, and the caller drops its reference when
+// it has put the new table in f's place. EINVAL when the slots run past
+// the end of f; EBADF or EMFILE as OpenFiles, with nothing made left open.
+func (f *Files) Update(off int, fds []int) (*Files, error) {
+	if off < 0 || off > len(f.ents) || len(fds) > len(f.ents)-off {
+		return nil, unix.EINVAL
+	}
+	g := &Files{ents: slices.Clone(f.ents), dups: slices.Clone(f.dups)}
+	for i := range fds {
+		g.ents[off+i].Reset()
+		g.dups[off+i] = nil
+	}
+	for _, d := range g.dups {
+		if d != nil {
+			d.tables.Add(1)
+		}
+	}
+	if err := g.fill(off, fds); err != nil {
+		return nil, err
+	}
+	return g.done(), nil
+}
+
+// fill duplicates fds into the empty slots from off on. On an error it
+// closes the table (what it made and what it shares).
+func (f *Files) fill(off int, fds []int) error {
 	for i, fd := range fds {
-		e := &f.ents[i]
-		e.Reset()
 		if fd == -1 {
 			continue
 		}
 		if fd < 0 {
 			f.closeAll()
-			return nil, unix.EBADF
+			return unix.EBADF
 		}
 		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			f.closeAll()
-			return nil, err
+			return err
 		}
+		e := &f.ents[off+i]
 		if err := LookFd(dup, e); err != nil {
 			unix.Close(dup)
+			e.Reset()
 			f.closeAll()
-			return nil, err
+			return err
 		}
 		e.Private = true
+		f.dups[off+i] = new(fileDup)
+		f.dups[off+i].tables.Store(1)
 	}
+	return nil
+}
+
+// done gives a filled table its registration's reference and its seed.
+func (f *Files) done() *Files {
 	f.refs.Store(1)
 	f.seed = FdInfo{Fd: -1, ResFd: -1, Files: f}
-	return f, nil
+	return f
 }
 
 // Seed is the hint that hands the table to an engine's Submit or Do.
@@ -105,13 +157,14 @@ func (f *Files) Release() {
 	}
 }
 
-// closeAll closes the duplicates made so far.
+// closeAll lets go of the table's duplicates, closing each that no other
+// table holds.
 func (f *Files) closeAll() {
-	for i := range f.ents {
-		if e := &f.ents[i]; e.Fd >= 0 {
-			unix.Close(e.Fd)
-			e.Fd = -1
+	for i, d := range f.dups {
+		if d != nil && d.tables.Add(-1) == 0 {
+			unix.Close(f.ents[i].Fd)
 		}
+		f.ents[i].Fd, f.dups[i] = -1, nil
 	}
 }
 

@@ -99,3 +99,46 @@ func TestOpenFilesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesUpdate: an update shares the duplicates of the slots it keeps,
+// closes a replaced one with the last table that holds it, and leaves
+// nothing open when it fails.
+func TestFilesUpdate(t *testing.T) {
+	before, _ := os.ReadDir("/proc/self/fd")
+	f, err := OpenFiles([]int{0, 1, -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, replaced := f.ents[0].Fd, f.ents[1].Fd
+	if _, err := f.Update(2, []int{0, 0}); err != unix.EINVAL {
+		t.Fatalf("an update past the end: %v, want EINVAL", err)
+	}
+	if _, err := f.Update(1, []int{2, -2}); err != unix.EBADF {
+		t.Fatalf("an update with fd -2: %v, want EBADF", err)
+	}
+	open := func(fd int) bool {
+		_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		return err == nil
+	}
+	if !open(kept) || !open(replaced) {
+		t.Fatal("a failed update closed a duplicate of the table it started from")
+	}
+	g, err := f.Update(1, []int{2, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ents[0].Fd != kept || g.ents[1].Fd == replaced || g.ents[1].Fd < 0 || g.ents[2].Fd < 0 {
+		t.Fatalf("updated table %+v", g.ents)
+	}
+	f.Release() // the old registration goes: its own slot 1 with it
+	if !open(kept) || open(replaced) {
+		t.Fatalf("after the old table went: kept open %v, replaced open %v; want true, false", open(kept), open(replaced))
+	}
+	g.Release()
+	if open(kept) {
+		t.Fatal("the shared duplicate outlived both tables")
+	}
+	if after, _ := os.ReadDir("/proc/self/fd"); len(after) != len(before) {
+		t.Errorf("%d fds left open", len(after)-len(before))
+	}
+}
