@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kaio-go/kaio"
+	"github.com/kaio-go/kaio/internal/cmdtest"
 	"golang.org/x/sys/unix"
 )
 
@@ -142,7 +143,7 @@ var deliverCases = []Case{
 		}
 		f := tempFile(t, pattern(1<<20, 2), 0)
 		for round := 0; round < rounds; round++ {
-			destroyUnderLoad(t, e, f, round)
+			destroyUnderLoad(t, e, f, round, false)
 		}
 	}},
 	{"Stress/DestroyRacingWakeups", func(t *testing.T, e *Env) {
@@ -339,19 +340,32 @@ var deliverCases = []Case{
 // engines' waiter in the kernel when Destroy comes) and a canceller;
 // submitters that reap with GetEvents(0) between submissions and pipe
 // reads racing for the bytes of a writer, so that Destroy is the first to
-// wait in the kernel; and both, with the canceller.
-func destroyUnderLoad(t *testing.T, e *Env, f *os.File, round int) {
+// wait in the kernel; and both, with the canceller. With fixed, the file
+// and the pipe are registered (RegisterFiles) and the iocbs name them by
+// index, and no fd may be left open after Destroy.
+func destroyUnderLoad(t *testing.T, e *Env, f *os.File, round int, fixed bool) {
 	mode := round % 3
-	c, err := kaio.Setup(64, e.Opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
+	fds := 0
+	if fixed {
+		fds = cmdtest.OpenFds(t)
+	}
+	c, err := kaio.Setup(64, e.Opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, rd, flags := fd(f), p[0], uint32(0)
+	if fixed {
+		if err := c.RegisterFiles(file, rd); err != nil {
+			t.Fatalf("RegisterFiles: %v", err)
+		}
+		file, rd, flags = 0, 1, kaio.FlagFixedFile
+	}
 	var mu sync.Mutex
 	reaped := map[uint64]bool{}
 	var dup atomic.Value
@@ -377,15 +391,15 @@ func destroyUnderLoad(t *testing.T, e *Env, f *os.File, round int) {
 			evs := make([]kaio.Event, 16)
 			for i := 0; ; i++ {
 				id := next.Add(1)
-				io := &kaio.Iocb{Op: kaio.OpPRead, Fd: fd(f), Buf: buf, Offset: int64(i%256) * 4096, Data: id}
+				io := &kaio.Iocb{Op: kaio.OpPRead, Fd: file, Flags: flags, Buf: buf, Offset: int64(i%256) * 4096, Data: id}
 				switch i % 4 {
 				case 1:
-					io = &kaio.Iocb{Op: kaio.OpPRead, Fd: p[0], Buf: make([]byte, 1), Data: id}
+					io = &kaio.Iocb{Op: kaio.OpPRead, Fd: rd, Flags: flags, Buf: make([]byte, 1), Data: id}
 				case 2:
 					io = &kaio.Iocb{Op: kaio.OpNoop, Data: id}
 				case 3:
 					if mode != 1 {
-						io = &kaio.Iocb{Op: kaio.OpPoll, Fd: p[0], Events: unix.POLLIN, Data: id}
+						io = &kaio.Iocb{Op: kaio.OpPoll, Fd: rd, Flags: flags, Events: unix.POLLIN, Data: id}
 					}
 				}
 				if _, err := c.Submit(io); errors.Is(err, unix.EINVAL) {
@@ -462,6 +476,11 @@ func destroyUnderLoad(t *testing.T, e *Env, f *os.File, round int) {
 	}
 	if s := c.Stats(); s.InFlight != 0 || s.Completed != s.Submitted {
 		t.Fatalf("round %d: stats after Destroy: %+v", round, s)
+	}
+	if fixed {
+		if got := cmdtest.OpenFds(t); got != fds {
+			t.Fatalf("round %d: %d fds open after Destroy, %d before Setup", round, got, fds)
+		}
 	}
 }
 

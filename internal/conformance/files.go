@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -268,6 +269,100 @@ var filesCases = []Case{
 		}
 		if got := cmdtest.OpenFds(t); got != before {
 			t.Fatalf("%d fds open after the events and Destroy, %d before", got, before)
+		}
+	}},
+	{"RegisterFiles/DestroyUnderLoad", func(t *testing.T, e *Env) {
+		// Stress/DestroyUnderLoad's rounds on registered files: every
+		// accepted iocb ends once, and Destroy leaves no duplicate open.
+		rounds := 90
+		if testing.Short() {
+			rounds = 15
+		}
+		f := tempFile(t, pattern(1<<20, 2), 0)
+		for round := 0; round < rounds; round++ {
+			destroyUnderLoad(t, e, f, round, true)
+		}
+	}},
+	{"RegisterFiles/UpdateUnderWrites", func(t *testing.T, e *Env) {
+		// Writes in flight on slot 0 keep file A when an update puts B
+		// there; the next write on slot 0 goes to B.
+		const n, size = 8, 1 << 20
+		nameA, nameB := writeTemp(t, "a", nil), writeTemp(t, "b", nil)
+		fa, fb := openNumber(t, nameA, unix.O_RDWR), openNumber(t, nameB, unix.O_RDWR)
+		defer unix.Close(fa)
+		defer unix.Close(fb)
+		c := e.Setup(2 * n)
+		if err := c.RegisterFiles(fa); err != nil {
+			t.Fatalf("RegisterFiles: %v", err)
+		}
+		data := pattern(n*size, 8)
+		iocbs := make([]*kaio.Iocb, n)
+		for j := range iocbs {
+			iocbs[j] = &kaio.Iocb{Op: kaio.OpPWrite, Fd: 0, Flags: kaio.FlagFixedFile, Buf: data[j*size : (j+1)*size], Offset: int64(j * size), Data: uint64(j)}
+		}
+		submit(t, c, iocbs...)
+		if err := c.UpdateFiles(0, fb); err != nil {
+			t.Fatalf("UpdateFiles with writes in flight: %v", err)
+		}
+		for _, ev := range reap(t, c, n) {
+			if ev.Res != size {
+				t.Fatalf("write %d: %+v", ev.Data, ev)
+			}
+		}
+		got, err := os.ReadFile(nameA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, "file A", got, data)
+		if st, _ := os.Stat(nameB); st.Size() != 0 {
+			t.Fatalf("%d bytes of the writes in flight landed in the file the update put in their slot", st.Size())
+		}
+		if ev := c.Do(&kaio.Iocb{Op: kaio.OpPWrite, Fd: 0, Flags: kaio.FlagFixedFile, Buf: []byte("B")}); ev.Res != 1 {
+			t.Fatalf("a write on slot 0 after the update: %+v", ev)
+		}
+		if got, _ := os.ReadFile(nameB); string(got) != "B" {
+			t.Fatalf("file B holds %q after the write on slot 0", got)
+		}
+	}},
+	{"RegisterFiles/DiskFull", func(t *testing.T, e *Env) {
+		// 12 MiB of writes on a registered file of an 8 MiB ext4, the
+		// caller's fd closed: those that fit are made, the rest end with
+		// ENOSPC or short, each once, and no fd outlives Destroy.
+		const fsSize, size, n = 8 << 20, 256 << 10, 48
+		dir := cmdtest.Ext4(t, fsSize)
+		name := filepath.Join(dir, "f")
+		before := cmdtest.OpenFds(t)
+		c := e.Setup(n)
+		fdn := openNumber(t, name, unix.O_RDWR|unix.O_CREAT)
+		if err := c.RegisterFiles(fdn); err != nil {
+			t.Fatalf("RegisterFiles: %v", err)
+		}
+		unix.Close(fdn)
+		buf := pattern(size, 3)
+		iocbs := make([]*kaio.Iocb, n)
+		for j := range iocbs {
+			iocbs[j] = &kaio.Iocb{Op: kaio.OpPWrite, Fd: 0, Flags: kaio.FlagFixedFile, Buf: buf, Offset: int64(j * size), Data: uint64(j)}
+		}
+		submit(t, c, iocbs...)
+		var ok, full int
+		for _, ev := range reap(t, c, n) { // reap fails on an event too many
+			switch {
+			case ev.Res == size:
+				ok++
+			case ev.Res == -int64(unix.ENOSPC) || ev.Res >= 0 && ev.Res < size:
+				full++
+			default:
+				t.Fatalf("write %d: %+v", ev.Data, ev)
+			}
+		}
+		if ok == 0 || full == 0 || ok*size > fsSize {
+			t.Fatalf("%d writes done, %d short or ENOSPC, on a %d-byte file system", ok, full, fsSize)
+		}
+		if err := c.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		if got := cmdtest.OpenFds(t); got != before {
+			t.Fatalf("%d fds open after Destroy, %d before", got, before)
 		}
 	}},
 	{"RegisterFiles/Concurrent", func(t *testing.T, e *Env) {
