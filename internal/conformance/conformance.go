@@ -88,6 +88,14 @@ func submit(t *testing.T, c *kaio.Context, iocbs ...*kaio.Iocb) {
 	}
 }
 
+// wantErrno fails unless err is errno (errors.Is); what names the call.
+func wantErrno(t *testing.T, what string, err, errno error) {
+	t.Helper()
+	if !errors.Is(err, errno) {
+		t.Fatalf("%s: %v, want %v", what, err, errno)
+	}
+}
+
 // reap waits (up to 10 s) for exactly n events and fails on more.
 func reap(t *testing.T, c *kaio.Context, n int) []kaio.Event {
 	t.Helper()

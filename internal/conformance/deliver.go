@@ -137,14 +137,7 @@ var deliverCases = []Case{
 		// timeout) race Destroy. Destroy returns and wakes every reaper;
 		// every accepted iocb ended once (Completed == Submitted, and no
 		// event reaped twice).
-		rounds := 300
-		if testing.Short() {
-			rounds = 30
-		}
-		f := tempFile(t, pattern(1<<20, 2), 0)
-		for round := 0; round < rounds; round++ {
-			destroyUnderLoad(t, e, f, round, false)
-		}
+		destroyUnderLoadRounds(t, e, 300, false)
 	}},
 	{"Stress/DestroyRacingWakeups", func(t *testing.T, e *Env) {
 		rounds := 300
@@ -333,6 +326,18 @@ var deliverCases = []Case{
 			t.Fatalf("the second inotify read: %+v", ev)
 		}
 	}},
+}
+
+// destroyUnderLoadRounds runs rounds rounds of destroyUnderLoad (a tenth
+// of them with -short) on one file.
+func destroyUnderLoadRounds(t *testing.T, e *Env, rounds int, fixed bool) {
+	if testing.Short() {
+		rounds /= 10
+	}
+	f := tempFile(t, pattern(1<<20, 2), 0)
+	for round := 0; round < rounds; round++ {
+		destroyUnderLoad(t, e, f, round, fixed)
+	}
 }
 
 // destroyUnderLoad is one round of Stress/DestroyUnderLoad. Rounds rotate

@@ -25,24 +25,18 @@ var filesCases = []Case{
 		f := tempFile(t, pattern(4096, 1), 0)
 		outside := cmdtest.OpenFds(t)
 		c := e.Setup(4)
-		want := func(what string, err, errno error) {
-			t.Helper()
-			if !errors.Is(err, errno) {
-				t.Fatalf("%s: %v, want %v", what, err, errno)
-			}
-		}
 		before := cmdtest.OpenFds(t)
 		const closed = 1 << 20 // above any number dup hands out here
 		if _, err := unix.FcntlInt(closed, unix.F_GETFD, 0); err == nil {
 			t.Skipf("fd %d is open", closed)
 		}
-		want("no fds", c.RegisterFiles(), unix.EINVAL)
-		want("a closed fd", c.RegisterFiles(fd(f), closed), unix.EBADF)
-		want("fd -2", c.RegisterFiles(-2), unix.EBADF)
+		wantErrno(t, "no fds", c.RegisterFiles(), unix.EINVAL)
+		wantErrno(t, "a closed fd", c.RegisterFiles(fd(f), closed), unix.EBADF)
+		wantErrno(t, "fd -2", c.RegisterFiles(-2), unix.EBADF)
 		if got := cmdtest.OpenFds(t); got != before {
 			t.Fatalf("%d fds open after refused registrations, %d before", got, before)
 		}
-		want("unregister with nothing registered", c.UnregisterFiles(), unix.ENXIO)
+		wantErrno(t, "unregister with nothing registered", c.UnregisterFiles(), unix.ENXIO)
 
 		buf := make([]byte, 512)
 		i := &kaio.Iocb{Op: kaio.OpPRead, Fd: 0, Buf: buf, Flags: kaio.FlagFixedFile}
@@ -60,7 +54,7 @@ var filesCases = []Case{
 		if err := c.RegisterFiles(fd(f), -1, ro); err != nil {
 			t.Fatalf("RegisterFiles: %v", err)
 		}
-		want("a second registration", c.RegisterFiles(fd(f)), unix.EBUSY)
+		wantErrno(t, "a second registration", c.RegisterFiles(fd(f)), unix.EBUSY)
 		for _, idx := range []int{1, 3, -1} {
 			i := &kaio.Iocb{Op: kaio.OpPRead, Fd: idx, Buf: buf, Flags: kaio.FlagFixedFile}
 			n, err := c.Submit(i)
@@ -75,7 +69,7 @@ var filesCases = []Case{
 		if err := c.UnregisterFiles(); err != nil {
 			t.Fatalf("UnregisterFiles: %v", err)
 		}
-		want("unregister twice", c.UnregisterFiles(), unix.ENXIO)
+		wantErrno(t, "unregister twice", c.UnregisterFiles(), unix.ENXIO)
 		if got := cmdtest.OpenFds(t); got != before+1 { // ro
 			t.Fatalf("%d fds open after UnregisterFiles, want %d", got, before+1)
 		}
@@ -88,8 +82,8 @@ var filesCases = []Case{
 		if got := cmdtest.OpenFds(t); got != outside+1 {
 			t.Fatalf("%d fds open after Destroy with files registered, want %d", got, outside+1)
 		}
-		want("register on a destroyed context", c.RegisterFiles(fd(f)), unix.EINVAL)
-		want("unregister on a destroyed context", c.UnregisterFiles(), unix.EINVAL)
+		wantErrno(t, "register on a destroyed context", c.RegisterFiles(fd(f)), unix.EINVAL)
+		wantErrno(t, "unregister on a destroyed context", c.UnregisterFiles(), unix.EINVAL)
 	}},
 	{"RegisterFiles/IO", func(t *testing.T, e *Env) {
 		const rec, n = 4096, 8
@@ -182,13 +176,7 @@ var filesCases = []Case{
 		before := cmdtest.OpenFds(t)
 		fa, fb := openNumber(t, nameA, unix.O_RDONLY), openNumber(t, nameB, unix.O_RDONLY)
 		c := e.Setup(4)
-		want := func(what string, err, errno error) {
-			t.Helper()
-			if !errors.Is(err, errno) {
-				t.Fatalf("%s: %v, want %v", what, err, errno)
-			}
-		}
-		want("an update with nothing registered", c.UpdateFiles(0, fa), unix.ENXIO)
+		wantErrno(t, "an update with nothing registered", c.UpdateFiles(0, fa), unix.ENXIO)
 		if err := c.RegisterFiles(fa, -1); err != nil {
 			t.Fatalf("RegisterFiles: %v", err)
 		}
@@ -208,10 +196,10 @@ var filesCases = []Case{
 		if a, b := read(0), read(1); a != "file A" || b != "file B" {
 			t.Fatalf("after UpdateFiles(1, B): %q, %q", a, b)
 		}
-		want("an update past the end", c.UpdateFiles(1, fa, fa), unix.EINVAL)
-		want("an update at -1", c.UpdateFiles(-1, fa), unix.EINVAL)
-		want("an update with no fds", c.UpdateFiles(0), unix.EINVAL)
-		want("an update with a bad fd", c.UpdateFiles(0, -2), unix.EBADF)
+		wantErrno(t, "an update past the end", c.UpdateFiles(1, fa, fa), unix.EINVAL)
+		wantErrno(t, "an update at -1", c.UpdateFiles(-1, fa), unix.EINVAL)
+		wantErrno(t, "an update with no fds", c.UpdateFiles(0), unix.EINVAL)
+		wantErrno(t, "an update with a bad fd", c.UpdateFiles(0, -2), unix.EBADF)
 		if a, b := read(0), read(1); a != "file A" || b != "file B" {
 			t.Fatalf("after refused updates: %q, %q; want them unchanged", a, b)
 		}
@@ -228,7 +216,7 @@ var filesCases = []Case{
 		if err := c.Destroy(); err != nil {
 			t.Fatal(err)
 		}
-		want("an update on a destroyed context", c.UpdateFiles(0, 0), unix.EINVAL)
+		wantErrno(t, "an update on a destroyed context", c.UpdateFiles(0, 0), unix.EINVAL)
 		if got := cmdtest.OpenFds(t); got != before {
 			t.Fatalf("%d fds open at the end, %d before", got, before)
 		}
@@ -274,14 +262,7 @@ var filesCases = []Case{
 	{"RegisterFiles/DestroyUnderLoad", func(t *testing.T, e *Env) {
 		// Stress/DestroyUnderLoad's rounds on registered files: every
 		// accepted iocb ends once, and Destroy leaves no duplicate open.
-		rounds := 90
-		if testing.Short() {
-			rounds = 15
-		}
-		f := tempFile(t, pattern(1<<20, 2), 0)
-		for round := 0; round < rounds; round++ {
-			destroyUnderLoad(t, e, f, round, true)
-		}
+		destroyUnderLoadRounds(t, e, 150, true)
 	}},
 	{"RegisterFiles/UpdateUnderWrites", func(t *testing.T, e *Env) {
 		// Writes in flight on slot 0 keep file A when an update puts B

@@ -17,15 +17,9 @@ import (
 var regBufCases = []Case{
 	{"RegisterBuffers/Errors", func(t *testing.T, e *Env) {
 		c := e.Setup(4)
-		want := func(what string, err, errno error) {
-			t.Helper()
-			if !errors.Is(err, errno) {
-				t.Fatalf("%s: %v, want %v", what, err, errno)
-			}
-		}
-		want("no buffers", c.RegisterBuffers(), unix.EINVAL)
-		want("an empty buffer", c.RegisterBuffers(make([]byte, 8), nil), unix.EINVAL)
-		want("unregister with nothing registered", c.UnregisterBuffers(), unix.ENXIO)
+		wantErrno(t, "no buffers", c.RegisterBuffers(), unix.EINVAL)
+		wantErrno(t, "an empty buffer", c.RegisterBuffers(make([]byte, 8), nil), unix.EINVAL)
+		wantErrno(t, "unregister with nothing registered", c.UnregisterBuffers(), unix.ENXIO)
 		b := make([]byte, 8192)
 		if err := c.RegisterBuffers(b[:4096], b[4096:]); err != nil {
 			if errors.Is(err, unix.ENOMEM) {
@@ -33,19 +27,19 @@ var regBufCases = []Case{
 			}
 			t.Fatalf("RegisterBuffers: %v", err)
 		}
-		want("a second registration", c.RegisterBuffers(b), unix.EBUSY)
+		wantErrno(t, "a second registration", c.RegisterBuffers(b), unix.EBUSY)
 		if err := c.UnregisterBuffers(); err != nil {
 			t.Fatalf("UnregisterBuffers: %v", err)
 		}
-		want("unregister twice", c.UnregisterBuffers(), unix.ENXIO)
+		wantErrno(t, "unregister twice", c.UnregisterBuffers(), unix.ENXIO)
 		if err := c.RegisterBuffers(b); err != nil {
 			t.Fatalf("RegisterBuffers after UnregisterBuffers: %v", err)
 		}
 		if err := c.Destroy(); err != nil {
 			t.Fatal(err)
 		}
-		want("register on a destroyed context", c.RegisterBuffers(b), unix.EINVAL)
-		want("unregister on a destroyed context", c.UnregisterBuffers(), unix.EINVAL)
+		wantErrno(t, "register on a destroyed context", c.RegisterBuffers(b), unix.EINVAL)
+		wantErrno(t, "unregister on a destroyed context", c.UnregisterBuffers(), unix.EINVAL)
 	}},
 	{"RegisterBuffers/IO", func(t *testing.T, e *Env) {
 		const rec, n = 4096, 8

@@ -17,10 +17,6 @@ const FlagFixedFile uint32 = 2
 // knownFlags are the Iocb.Flags kaio knows.
 const knownFlags = FlagResFd | FlagFixedFile
 
-// MaxFiles bounds how many files one registration holds: io_uring's
-// IORING_MAX_FIXED_FILES, applied on every engine.
-const MaxFiles = 1 << 20
-
 // Files is a context's registered files: for each index, the context's
 // own duplicate of the fd the caller registered (close on exec), and what
 // LookFd found of it then. A request on a registered file is checked
